@@ -1,0 +1,231 @@
+"""The Station: a station file brought to life, on real or simulated hardware.
+
+``Station.from_yaml(path_or_name, sim=...)`` validates the file, builds every
+driver at its VISA address and wraps it in its role adapter. With ``sim`` on,
+the drivers are the same and so are the addresses; only the VISA library
+differs: the live pyvisa-sim binding of ``sim/``, serving one simulated lab.
+
+Procedures get roles from the station (``station.lockin()``, ``station.source()``,
+``station.magnet``, ``station.temperature``) and select the sample configuration
+they measure with ``station.use(...)``. ``station.safe_state()`` puts every
+instrument into the safe state the station file declares.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+from dataclasses import dataclass
+from typing import Any
+
+from instruments.roles import CurrentSource, LockIn, Magnet, RoleContext, TemperatureController
+
+from . import station_file
+from .clock import Clock, VirtualClock, WallClock
+from .drivers import DRIVERS
+from .safety import Safety
+from .station_file import StationConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A sample configuration selected for measuring, with what drives and reads it."""
+
+    configuration: str
+    lockin: LockIn
+    source: CurrentSource | None
+    channel: str | None = None  #: non-local channel name
+    channel_length: float | None = None  #: m
+
+
+class Station:
+    """Instruments by role, wiring, limits and clock; real or simulated."""
+
+    def __init__(self, config: StationConfig, path: pathlib.Path | None = None, text: str = "",
+                 sim: bool = False, clock: Clock | None = None):
+        self.config = config
+        self.path = path
+        self.text = text  #: the station file as read (stored with every run)
+        self.sim = sim
+        self.safety = Safety(config.limits)
+        self.lab = None
+        self.library = None
+        if sim:
+            from sim.build import build_lab  # only simulation needs the sim package
+
+            self.clock = clock or VirtualClock(time_scale=config.sim.time_scale)
+            self.lab, self.library = build_lab(config, self.clock)
+        else:
+            self.clock = clock or WallClock()
+        self.drivers: dict[str, Any] = {}
+        self.roles: dict[str, Any] = {}
+        try:
+            self._connect()
+        except Exception:
+            self.close()
+            raise
+
+    @classmethod
+    def from_yaml(cls, station: str | pathlib.Path, sim: bool | None = None, clock: Clock | None = None) -> "Station":
+        """Load a station file (a path, or the name of a shipped station) and connect.
+
+        ``sim=True`` runs it against the simulated lab at the same addresses.
+        """
+        config, path, text = station_file.load(station)
+        return cls(config, path, text, sim=bool(sim), clock=clock)
+
+    # --- building
+    def _connect(self) -> None:
+        visa_library = self.library if self.sim else ""
+        magnet_controls, magnet_ids = [], {}
+        for name, entry in self.config.instruments.items():
+            spec = DRIVERS[entry.driver]
+            driver = spec.driver_class()(entry.resource, visa_library=visa_library)
+            self.drivers[name] = driver
+            ctx = RoleContext(name=name, clock=self.clock, safety=self.safety, options=entry.options,
+                              configurations=self._configurations_of(name),
+                              wiring=self.config.wiring.lockins.get(name))
+            adapter = spec.adapter_class()(driver, ctx)
+            if spec.role == "magnet":
+                magnet_controls += adapter.controls
+                magnet_ids[name] = adapter.identity()
+            else:
+                self.roles[name] = adapter
+        self.magnet: Magnet | None = (
+            Magnet(magnet_controls, self.clock, self.safety, identities=magnet_ids) if magnet_controls else None)
+
+    def _configurations_of(self, name: str) -> list[str]:
+        return [conf for conf, w in self.config.wiring.configurations.items() if name in (w.lockin, w.source)]
+
+    def _of_type(self, kind) -> list:
+        return [r for r in self.roles.values() if isinstance(r, kind)]
+
+    def _one(self, kind, name: str | None, what: str):
+        if name is not None:
+            role = self.roles.get(name)
+            if not isinstance(role, kind):
+                raise KeyError(f"station {self.config.name!r} has no {what} named {name!r}")
+            return role
+        found = self._of_type(kind)
+        if len(found) != 1:
+            names = ", ".join(r.name for r in found) or "none"
+            raise KeyError(f"station {self.config.name!r} has {len(found)} {what}s ({names}); name one")
+        return found[0]
+
+    # --- roles
+    def lockin(self, name: str | None = None) -> LockIn:
+        return self._one(LockIn, name, "lock-in")
+
+    def source(self, name: str | None = None) -> CurrentSource:
+        return self._one(CurrentSource, name, "current source")
+
+    @property
+    def temperature(self) -> TemperatureController:
+        return self._one(TemperatureController, None, "temperature controller")
+
+    def channels(self, configuration: str = "nonlocal") -> dict[str, float]:
+        """Non-local channels (name -> length in m) the wiring declares."""
+        wiring = self.config.wiring.configurations.get(configuration)
+        return dict(wiring.channels) if wiring else {}
+
+    def use(self, configuration: str, channel: str | float | None = None) -> Measurement:
+        """Select the sample configuration to measure (and the non-local channel, by name
+        or by length in m). In simulation this routes the lab's wiring accordingly."""
+        wiring = self.config.wiring.configurations.get(configuration)
+        if wiring is None:
+            raise KeyError(f"station {self.config.name!r} has no wiring for configuration {configuration!r} "
+                           f"(wired: {', '.join(self.config.wiring.configurations) or 'none'})")
+        name, length = self._channel(configuration, channel)
+        lockin = self.lockin(wiring.lockin)
+        source = self.source(wiring.source) if wiring.source else None
+        lockin.select(configuration)
+        if source is not None:
+            source.select(configuration)
+        if self.lab is not None:
+            from sim.lab import LockInRoute
+
+            lw = self.config.wiring.lockins[wiring.lockin]
+            self.lab.advance()
+            self.lab.route_lockin(wiring.lockin, LockInRoute(configuration, lw.series_resistor, lw.preamp_gain, name))
+            if wiring.source:
+                self.lab.route_source(wiring.source, configuration)
+        return Measurement(configuration, lockin, source, name, length)
+
+    def _channel(self, configuration: str, channel) -> tuple[str | None, float | None]:
+        channels = self.channels(configuration)
+        if channel is None:
+            return None, None
+        if isinstance(channel, str) and channel in channels:
+            return channel, channels[channel]
+        try:
+            length = float(channel)
+        except (TypeError, ValueError):
+            raise KeyError(f"no channel {channel!r} in wiring.configurations.{configuration}.channels "
+                           f"(channels: {channels or 'none'})") from None
+        for name, value in channels.items():
+            if abs(value - length) <= 1e-3 * value:
+                return name, value
+        raise KeyError(f"no channel of length {length:g} m in wiring.configurations.{configuration}.channels "
+                       f"(channels: {channels or 'none'})")
+
+    # --- safety and state
+    def safe_state(self) -> list[str]:
+        """Put every instrument in the station's safe state: SMU off, lock-in excitation
+        to minimum, magnet held or ramped to zero, heater as configured.
+
+        Every instrument is tried even if another fails; the failures are returned
+        (and logged) rather than raised, so a caller on an error path loses nothing.
+        """
+        problems = []
+        steps = [(s.name, s.safe) for s in self._of_type(CurrentSource)]
+        steps += [(li.name, li.safe) for li in self._of_type(LockIn)]
+        if self.magnet is not None:
+            steps.append(("magnet", lambda: self.magnet.safe(self.config.safe_state.magnet)))
+        steps += [(t.name, lambda t=t: t.safe(self.config.safe_state.heater))
+                  for t in self._of_type(TemperatureController)]
+        for name, step in steps:
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - every instrument must be tried
+                problems.append(f"{name}: {type(exc).__name__}: {exc}")
+                log.error("safe state of %s failed: %s", name, exc)
+        return problems
+
+    def snapshot(self) -> dict[str, dict]:
+        """Identity and state of every instrument (for run files and ``station check``)."""
+        snap: dict[str, dict] = {}
+        for name, role in self.roles.items():
+            snap[name] = self._describe(role)
+        if self.magnet is not None:
+            snap["magnet"] = self._describe(self.magnet)
+        return snap
+
+    @staticmethod
+    def _describe(role) -> dict:
+        try:
+            return {"identity": role.identity(), **role.state()}
+        except Exception as exc:  # noqa: BLE001 - a snapshot reports, it does not fail
+            return {"error": f"{type(exc).__name__}: {exc}"}
+
+    def close(self) -> None:
+        for driver in self.drivers.values():
+            try:
+                driver.adapter.close()
+            except Exception:  # noqa: BLE001
+                pass
+        self.drivers.clear()
+
+    def __enter__(self) -> "Station":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.safe_state()
+        finally:
+            self.close()
+
+    def __repr__(self) -> str:
+        kind = "simulated" if self.sim else "real"
+        return f"<Station {self.config.name!r} ({kind}), instruments: {', '.join(self.config.instruments)}>"

@@ -1,0 +1,295 @@
+"""The station file: schema, loading and errors a physicist can act on.
+
+A station file (YAML) declares the instruments by role, the wiring to the
+sample, the safety limits, the safe state and the simulation settings. It is
+validated in full before any instrument is touched; every error names the file,
+the line, the key and what is allowed. The schema is documented in
+``docs/station-file.md``; the shipped examples are in ``cryo_acq/stations/``.
+
+All quantities are SI: tesla, tesla per second, kelvin, ampere, volt, ohm, second.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.faults import Fault
+from sim.sample import CONFIGURATIONS
+
+from .drivers import DRIVERS, ROLES
+
+AXES = ("x", "y", "z")
+
+
+class StationFileError(ValueError):
+    """A station file that cannot be used, with every problem found."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"station file {path}: {len(problems)} problem(s)\n{lines}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- sections
+class InstrumentEntry(_Strict):
+    driver: str = Field(description="driver name, one of the known drivers")
+    resource: str = Field(description="VISA resource name, e.g. GPIB0::8::INSTR")
+    role: str | None = Field(None, description="role; defaults to the driver's role")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("driver")
+    @classmethod
+    def _known_driver(cls, v: str) -> str:
+        if v not in DRIVERS:
+            raise ValueError(f"unknown driver {v!r}; known drivers: {', '.join(sorted(DRIVERS))}")
+        return v
+
+    @model_validator(mode="after")
+    def _role_fits(self):
+        spec = DRIVERS[self.driver]
+        if self.role is not None and self.role != spec.role:
+            raise ValueError(f"driver {self.driver!r} serves role {spec.role!r}, not {self.role!r}")
+        return self
+
+    @property
+    def role_name(self) -> str:
+        return self.role or DRIVERS[self.driver].role
+
+
+class LockInWiring(_Strict):
+    series_resistor: float = Field(gt=0, description="ohm between sine out and sample")
+    preamp_gain: float = Field(1.0, gt=0, description="voltage gain in front of the input")
+
+
+class ConfigurationWiring(_Strict):
+    lockin: str
+    source: str | None = None
+    channels: dict[str, float] = Field(default_factory=dict, description="non-local channel name -> length (m)")
+
+    @field_validator("channels")
+    @classmethod
+    def _positive_lengths(cls, v: dict[str, float]) -> dict[str, float]:
+        for name, length in v.items():
+            if not 0 < length < 1e-3:
+                raise ValueError(f"channel {name!r}: length must be in metres (0 < L < 1e-3), got {length}")
+        return v
+
+
+class Wiring(_Strict):
+    lockins: dict[str, LockInWiring] = Field(default_factory=dict)
+    configurations: dict[str, ConfigurationWiring] = Field(default_factory=dict)
+
+    @field_validator("configurations")
+    @classmethod
+    def _known_configurations(cls, v):
+        for name in v:
+            if name not in CONFIGURATIONS:
+                raise ValueError(f"unknown configuration {name!r}; allowed: {', '.join(CONFIGURATIONS)}")
+        return v
+
+
+class AxisLimit(_Strict):
+    max: float = Field(gt=0, description="largest |B| on this axis, T")
+    rate: float = Field(gt=0, description="largest ramp rate, T/s")
+
+
+class FieldLimits(_Strict):
+    x: AxisLimit | None = None
+    y: AxisLimit | None = None
+    z: AxisLimit | None = None
+    norm: float | None = Field(None, gt=0, description="largest |B| of the vector, T")
+
+    def axes(self) -> dict[str, AxisLimit]:
+        return {a: getattr(self, a) for a in AXES if getattr(self, a) is not None}
+
+
+class TemperatureLimits(_Strict):
+    min: float = Field(ge=0, description="K")
+    max: float = Field(gt=0, description="K")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min >= self.max:
+            raise ValueError(f"min ({self.min} K) must be below max ({self.max} K)")
+        return self
+
+
+class ConfigurationLimits(_Strict):
+    max_current: float = Field(gt=0, description="largest |I| through the sample, A (DC + AC peak)")
+    max_voltage: float = Field(gt=0, description="largest |V| across the sample or junction, V")
+
+
+class Limits(_Strict):
+    field: FieldLimits = Field(default_factory=FieldLimits)
+    temperature: TemperatureLimits
+    configurations: dict[str, ConfigurationLimits] = Field(default_factory=dict)
+    smu_compliance: float = Field(gt=0, description="largest SMU compliance voltage, V")
+
+    @field_validator("configurations")
+    @classmethod
+    def _known_configurations(cls, v):
+        for name in v:
+            if name not in CONFIGURATIONS:
+                raise ValueError(f"unknown configuration {name!r}; allowed: {', '.join(CONFIGURATIONS)}")
+        return v
+
+
+class SafeState(_Strict):
+    magnet: Literal["hold", "zero"] = "hold"
+    heater: Literal["keep", "off"] = "keep"
+
+
+class FaultEntry(_Strict):
+    instrument: str
+    kind: Literal["timeout", "garbled", "stop_answering"]
+    probability: float = Field(1.0, ge=0, le=1)
+    start: float = Field(0.0, ge=0, description="station time, s")
+    duration: float | None = Field(None, gt=0, description="s; absent = forever")
+
+    def fault(self) -> Fault:
+        return Fault(self.kind, self.probability, self.start, self.duration)
+
+
+class SimSection(_Strict):
+    device: str = Field("resistive", description="sample preset")
+    seed: int = 0
+    time_scale: float | None = Field(None, gt=0, description="lab seconds per wall second; absent = virtual")
+    io_latency: float = Field(0.002, ge=0, description="station seconds per VISA message")
+    faults: list[FaultEntry] = Field(default_factory=list)
+
+
+class StationConfig(_Strict):
+    name: str
+    description: str = ""
+    instruments: dict[str, InstrumentEntry]
+    wiring: Wiring = Field(default_factory=Wiring)
+    limits: Limits
+    safe_state: SafeState = Field(default_factory=SafeState)
+    sim: SimSection = Field(default_factory=SimSection)
+
+    @model_validator(mode="after")
+    def _cross_references(self):
+        problems: list[str] = []
+        roles = {name: entry.role_name for name, entry in self.instruments.items()}
+
+        def need(name: str, role: str, where: str):
+            if name not in roles:
+                problems.append(f"{where}: no instrument named {name!r} (instruments: {', '.join(roles)})")
+            elif roles[name] != role:
+                problems.append(f"{where}: {name!r} is a {roles[name]}, a {role} is needed")
+
+        for name in self.wiring.lockins:
+            need(name, "lockin", f"wiring.lockins.{name}")
+        for conf, w in self.wiring.configurations.items():
+            need(w.lockin, "lockin", f"wiring.configurations.{conf}.lockin")
+            if w.lockin in roles and w.lockin not in self.wiring.lockins:
+                problems.append(f"wiring.configurations.{conf}.lockin: {w.lockin!r} has no entry under wiring.lockins "
+                                "(series_resistor is needed to know the excitation current)")
+            if w.source is not None:
+                need(w.source, "current_source", f"wiring.configurations.{conf}.source")
+            if conf not in self.limits.configurations:
+                problems.append(f"wiring.configurations.{conf}: no limits.configurations.{conf} "
+                                "(max_current and max_voltage are required for every wired configuration)")
+        magnets = [n for n, r in roles.items() if r == "magnet"]
+        driven = set()
+        for name in magnets:
+            driven |= set(DRIVERS[self.instruments[name].driver].axes(self.instruments[name].options))
+        limited = set(self.limits.field.axes())
+        for axis in sorted(driven - limited):
+            problems.append(f"limits.field.{axis}: magnet axis {axis!r} is driven but has no limit (max, rate)")
+        for axis in sorted(limited - driven):
+            problems.append(f"limits.field.{axis}: limit for axis {axis!r}, but no magnet drives it")
+        for i, fault in enumerate(self.sim.faults):
+            if fault.instrument not in roles:
+                problems.append(f"sim.faults.{i}.instrument: no instrument named {fault.instrument!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+# --------------------------------------------------------------------------- loading
+def shipped_stations() -> dict[str, pathlib.Path]:
+    """Example stations shipped with cryo_acq, by name."""
+    folder = resources.files("cryo_acq") / "stations"
+    return {p.name[:-5]: pathlib.Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
+
+
+def resolve(station: str | pathlib.Path) -> pathlib.Path:
+    """A station file path from a path or the name of a shipped station."""
+    path = pathlib.Path(station)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise StationFileError(str(path), ["file not found"])
+        return path
+    shipped = shipped_stations()
+    if str(station) in shipped:
+        return shipped[str(station)]
+    raise StationFileError(str(station), [f"no such file, and no shipped station of that name "
+                                          f"(shipped: {', '.join(sorted(shipped))})"])
+
+
+def _line_map(node, path=(), out=None) -> dict[tuple, int]:
+    """YAML node tree -> {key path: 1-based line}."""
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            out[path + (key.value,)] = key.start_mark.line + 1
+            _line_map(value, path + (key.value,), out)
+            out[path + (key.value,)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, path + (i,), out)
+    return out
+
+
+def _where(lines: dict[tuple, int], loc: tuple) -> str:
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    for n in range(len(loc), -1, -1):
+        probe = tuple(str(p) if not isinstance(p, int) else p for p in loc[:n])
+        if probe in lines:
+            return f"line {lines[probe]}, {key}"
+    return key
+
+
+def parse(text: str, path: str = "<station>") -> StationConfig:
+    """Validate station-file text; raise :class:`StationFileError` listing every problem."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise StationFileError(path, [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+    if not isinstance(data, dict):
+        raise StationFileError(path, ["the file must be a mapping with keys name, instruments, limits, ..."])
+    lines = _line_map(root)
+    try:
+        return StationConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key {err['loc'][-1]!r} (check the spelling; see docs/station-file.md)"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            problems.append(f"{_where(lines, err['loc'])}: {msg}")
+        raise StationFileError(path, problems) from None
+
+
+def load(station: str | pathlib.Path) -> tuple[StationConfig, pathlib.Path, str]:
+    """Read and validate a station file (path or shipped name): config, path, text."""
+    path = resolve(station)
+    text = path.read_text(encoding="utf-8")
+    return parse(text, str(path)), path, text

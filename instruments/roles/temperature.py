@@ -1,0 +1,218 @@
+"""The TemperatureController role: sample temperature, set-point, heater range, stability.
+
+Units: kelvin, seconds, watts where a heater is concerned.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import deque
+
+from cryo_acq.clock import WaitTimeout
+
+from .base import RoleContext
+
+
+class TemperatureController(ABC):
+    """A controller reading the sample thermometer and heating to a set-point."""
+
+    #: (highest set-point in K, heater range) in ascending order; the station's
+    #: ``options.heater_ranges`` overrides it.
+    default_heater_ranges: tuple[tuple[float, object], ...] = ()
+    #: the heater range that means "off"
+    off_range: object = 0
+
+    def __init__(self, driver, ctx: RoleContext):
+        self._driver = driver
+        self.name = ctx.name
+        self.clock = ctx.clock
+        self._safety = ctx.safety
+        self.options = dict(ctx.options)
+        ranges = self.options.get("heater_ranges")
+        self.heater_ranges = (tuple(sorted((float(k), v) for k, v in ranges.items())) if ranges
+                              else self.default_heater_ranges)
+
+    # --- instrument primitives
+    @abstractmethod
+    def temperature(self) -> float:
+        """Sample temperature, K."""
+
+    @property
+    @abstractmethod
+    def setpoint(self) -> float:
+        """Control set-point, K."""
+
+    @abstractmethod
+    def _write_setpoint(self, kelvin: float) -> None: ...
+
+    @abstractmethod
+    def _write_heater_range(self, heater_range) -> None: ...
+
+    @property
+    @abstractmethod
+    def heater_range(self): ...
+
+    @abstractmethod
+    def heater_output(self) -> float:
+        """Heater output, % of range."""
+
+    @abstractmethod
+    def identity(self) -> str: ...
+
+    # --- checked operations
+    def range_for(self, kelvin: float):
+        """The heater range the station's table gives for a set-point."""
+        for ceiling, heater_range in self.heater_ranges:
+            if kelvin <= ceiling:
+                return heater_range
+        return self.heater_ranges[-1][1]
+
+    def set_temperature(self, kelvin: float) -> None:
+        """New set-point (K) with the matching heater range; refused outside the limits."""
+        self._safety.check_temperature(kelvin)
+        self._write_heater_range(self.range_for(kelvin))
+        self._write_setpoint(kelvin)
+
+    def wait_stable(self, tolerance: float = 0.01, window: float = 60.0, timeout: float = 7200.0,
+                    poll: float = 5.0, target: float | None = None) -> float:
+        """Wait until every reading over ``window`` s lies within ``tolerance`` K of the
+        set-point. Returns the station time waited; raises WaitTimeout."""
+        target = self.setpoint if target is None else target
+        start = self.clock.now()
+        recent: deque[tuple[float, float]] = deque()
+        while True:
+            now = self.clock.now()
+            recent.append((now, self.temperature()))
+            while recent and recent[0][0] < now - window:
+                recent.popleft()
+            if now - start >= window and all(abs(T - target) <= tolerance for _, T in recent):
+                return now - start
+            if now - start > timeout:
+                raise WaitTimeout(f"{self.name}: temperature not stable within {tolerance} K of "
+                                  f"{target} K after {timeout:g} s (last {recent[-1][1]:.4g} K)")
+            self.clock.sleep(poll)
+
+    def safe(self, mode: str = "keep") -> None:
+        """``keep`` the set-point and heater, or switch the heater ``off``."""
+        if mode == "off":
+            self._write_heater_range(self.off_range)
+
+    def state(self) -> dict:
+        return {"temperature_K": self.temperature(), "setpoint_K": self.setpoint,
+                "heater_range": self.heater_range, "heater_percent": self.heater_output()}
+
+
+class LakeShore336Control(TemperatureController):
+    """Over pymeasure's LakeShore3xx; options ``sensor: A``, ``output: 1``."""
+
+    default_heater_ranges = ((20.0, "low"), (80.0, "medium"), (400.0, "high"))
+    off_range = "off"
+
+    def __init__(self, driver, ctx):
+        super().__init__(driver, ctx)
+        self._input = getattr(driver, f"input_{self.options.get('sensor', 'A')}")
+        self._output = getattr(driver, f"output_{self.options.get('output', 1)}")
+
+    def temperature(self) -> float:
+        return self._input.kelvin
+
+    @property
+    def setpoint(self) -> float:
+        return self._output.setpoint
+
+    def _write_setpoint(self, kelvin):
+        self._output.setpoint = kelvin
+
+    @property
+    def heater_range(self):
+        return self._output.range
+
+    def _write_heater_range(self, heater_range):
+        self._output.range = heater_range
+
+    def heater_output(self) -> float:
+        return self._output.output
+
+    def identity(self) -> str:
+        return self._driver.id
+
+
+class TritonControl(TemperatureController):
+    """Over the Triton driver; options ``loop_channel: 5`` (mixing chamber, sample thermometer).
+
+    Heater ranges are currents in A (the Triton's mA ranges)."""
+
+    default_heater_ranges = ((0.03, 0.316e-3), (0.1, 1e-3), (0.3, 3.16e-3), (1.0, 10e-3),
+                             (12.0, 31.6e-3), (40.0, 0.1))
+    off_range = None  # the Triton switches the loop off instead
+
+    def __init__(self, driver, ctx):
+        super().__init__(driver, ctx)
+        driver.loop_channel = int(self.options.get("loop_channel", driver.find_loop_channel()))
+        self._loop = driver.loop
+
+    def temperature(self) -> float:
+        return self._loop.temperature
+
+    @property
+    def setpoint(self) -> float:
+        return self._loop.temperature_setpoint
+
+    def _write_setpoint(self, kelvin):
+        self._loop.temperature_setpoint = kelvin
+
+    @property
+    def heater_range(self):
+        return self._loop.heater_range if self._loop.loop_enabled else None
+
+    def _write_heater_range(self, heater_range):
+        if heater_range is None:
+            self._loop.loop_enabled = False
+        else:
+            self._loop.heater_range = heater_range
+            self._loop.loop_enabled = True
+
+    def heater_output(self) -> float:
+        return float("nan")  # the Triton protocol used here does not report it
+
+    def identity(self) -> str:
+        return self._driver.id
+
+
+class LakeShore372Control(TemperatureController):
+    """Over the Lake Shore 372 driver; options ``sensor: 6`` (input of the sample
+    thermometer, scanned to on start) and heater ranges as sample-heater currents (A)."""
+
+    default_heater_ranges = ((0.02, 31.6e-6), (0.04, 100e-6), (0.08, 316e-6), (0.15, 1e-3),
+                             (0.35, 3.16e-3), (0.8, 10e-3), (2.0, 31.6e-3), (6.0, 0.1))
+    off_range = 0
+
+    def __init__(self, driver, ctx):
+        super().__init__(driver, ctx)
+        self._sensor = int(self.options.get("sensor", 6))
+        self._input = getattr(driver, f"input_{self._sensor}")
+        self._heater = driver.output_0
+        driver.scan(self._sensor)
+
+    def temperature(self) -> float:
+        return self._input.kelvin
+
+    @property
+    def setpoint(self) -> float:
+        return self._heater.setpoint
+
+    def _write_setpoint(self, kelvin):
+        self._heater.setpoint = kelvin
+
+    @property
+    def heater_range(self):
+        return self._heater.range
+
+    def _write_heater_range(self, heater_range):
+        self._heater.range = heater_range
+
+    def heater_output(self) -> float:
+        return self._heater.heater_output
+
+    def identity(self) -> str:
+        return self._driver.id

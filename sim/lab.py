@@ -1,0 +1,134 @@
+"""One simulated lab: clock, fridge, magnet axes, sample and the wiring between them.
+
+Every simulated instrument model belongs to one lab. The lab couples them: the
+SMU's DC current and the magnet's field reach the sample, the sample's response
+reaches the lock-in inputs it is wired to, the heater moves the thermometers.
+All of it evolves in the station clock's time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .models.fridge import Fridge
+from .models.magnet import MagnetAxis
+from .sample import Environment, ResistiveSample, SampleModel
+
+AXES = ("x", "y", "z")
+
+
+@dataclass
+class LockInRoute:
+    """What a lock-in's input sees and how its sine output excites the sample."""
+
+    configuration: str
+    series_resistor: float  #: ohm, sine out -> sample
+    preamp_gain: float = 1.0  #: voltage gain in front of the input
+    channel: str | None = None  #: non-local channel name, if any
+
+
+@dataclass(frozen=True)
+class FridgeSpec:
+    base_temperature: float  #: K
+    time_constant: float  #: s
+    range_ceilings: tuple[float, ...]  #: K per heater range (index 0 = off)
+    start_temperature: float | None = None  #: K; None = base
+
+
+VTI = FridgeSpec(base_temperature=1.45, time_constant=90.0,
+                 range_ceilings=(0.0, 20.0, 80.0, 320.0), start_temperature=1.5)
+DILUTION_LS372 = FridgeSpec(base_temperature=0.012, time_constant=300.0,
+                            range_ceilings=(0.0, 0.02, 0.04, 0.08, 0.15, 0.35, 0.8, 2.0, 6.0),
+                            start_temperature=0.05)
+DILUTION = FridgeSpec(base_temperature=0.012, time_constant=300.0,
+                      range_ceilings=(0.0, 0.03, 0.1, 0.3, 1.0, 12.0, 40.0), start_temperature=0.05)
+
+
+class SimLab:
+    """The simulated cryostat, sample and wiring, shared by all simulated instruments."""
+
+    def __init__(self, clock, sample: SampleModel | None = None, seed: int = 0,
+                 fridge: FridgeSpec = VTI, io_latency: float = 0.002):
+        self.clock = clock
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.sample = sample if sample is not None else ResistiveSample()
+        self.io_latency = io_latency  #: s of station time per VISA message
+        self.fridge = Fridge(clock, self._child_rng(), fridge.base_temperature, fridge.time_constant,
+                             list(fridge.range_ceilings), fridge.start_temperature)
+        self.axes: dict[str, MagnetAxis] = {}
+        self.lockin_routes: dict[str, LockInRoute] = {}
+        self.source_routes: dict[str, str] = {}  # SMU name -> configuration it drives
+        self.models: dict[str, Any] = {}  # instrument name -> live model
+
+    def _child_rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.rng.integers(2**63))
+
+    # --- assembly
+    def add_model(self, name: str, model: Any) -> Any:
+        self.models[name] = model
+        return model
+
+    def add_axis(self, axis: str, max_field: float, max_rate: float) -> MagnetAxis:
+        if axis not in AXES:
+            raise ValueError(f"magnet axis must be one of {AXES}, got {axis!r}")
+        if axis in self.axes:
+            raise ValueError(f"two supplies drive magnet axis {axis!r}")
+        self.axes[axis] = MagnetAxis(self.clock, max_field, max_rate)
+        return self.axes[axis]
+
+    def route_lockin(self, lockin: str, route: LockInRoute) -> None:
+        self.lockin_routes[lockin] = route
+
+    def route_source(self, source: str, configuration: str) -> None:
+        self.source_routes[source] = configuration
+
+    # --- the environment
+    def field_at(self, t: float) -> tuple[float, float, float]:
+        return tuple(self.axes[a].field_at(t) if a in self.axes else 0.0 for a in AXES)  # type: ignore[return-value]
+
+    def environment(self, t: float | None = None) -> Environment:
+        t = self.clock.now() if t is None else t
+        return Environment(t=t, temperature=max(self.fridge.temperature_at(t), 1e-4), field=self.field_at(t))
+
+    def dc_current(self, configuration: str) -> float:
+        """Sum of the DC currents the SMUs drive through ``configuration`` (A)."""
+        total = 0.0
+        for source, conf in self.source_routes.items():
+            if conf == configuration:
+                total += self.models[source].output_current
+        return total
+
+    # --- what instruments measure
+    def lockin_input(self, lockin: str, t: float, excitation_rms: float) -> complex:
+        """Complex voltage (V rms) at a lock-in input at station time ``t``."""
+        route = self.lockin_routes.get(lockin)
+        if route is None:
+            return 0j
+        env = self.environment(t)
+        self.sample.observe(env)
+        i_ac = excitation_rms / route.series_resistor
+        r_diff = self.sample.differential_resistance(
+            route.configuration, self.dc_current(route.configuration), env, route.channel)
+        return complex(route.preamp_gain * i_ac * r_diff)
+
+    def source_voltage(self, source: str, current: float) -> float:
+        """DC voltage (V) an SMU sees when it drives ``current`` (A) now."""
+        configuration = self.source_routes.get(source)
+        if configuration is None:
+            return 0.0  # open terminals: no current path, no drop modelled
+        env = self.environment()
+        self.sample.observe(env)
+        route = next((r for r in self.lockin_routes.values() if r.configuration == configuration), None)
+        return self.sample.voltage(configuration, current, env, route.channel if route else None)
+
+    # --- time
+    def advance(self) -> None:
+        """Bring every time-dependent model up to now (before any state changes)."""
+        for model in self.models.values():
+            advance = getattr(model, "advance", None)
+            if advance is not None:
+                advance()
