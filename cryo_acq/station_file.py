@@ -12,7 +12,6 @@ All quantities are SI: tesla, tesla per second, kelvin, ampere, volt, ohm, secon
 from __future__ import annotations
 
 import pathlib
-from importlib import resources
 from typing import Any, Literal
 
 import yaml
@@ -220,8 +219,8 @@ class StationConfig(_Strict):
 # --------------------------------------------------------------------------- loading
 def shipped_stations() -> dict[str, pathlib.Path]:
     """Example stations shipped with cryo_acq, by name."""
-    folder = resources.files("cryo_acq") / "stations"
-    return {p.name[:-5]: pathlib.Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
+    folder = pathlib.Path(__file__).parent / "stations"
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 
 def resolve(station: str | pathlib.Path) -> pathlib.Path:

@@ -17,7 +17,8 @@ import numpy as np
 
 #: Time-constant multiples beyond which the filter has forgotten its past.
 _MEMORY = {1: 12.0, 2: 16.0, 3: 20.0, 4: 24.0}
-#: Largest integration step, in time constants.
+#: Largest integration step, in time constants (the update is exact for a
+#: step-wise constant input; the step only limits how finely the input is sampled).
 _STEP = 0.25
 
 
@@ -48,7 +49,12 @@ class LowPassFilter:
         return complex(self._stages[self.poles - 1])
 
     def advance(self, t: float, source: Callable[[float], complex]) -> complex:
-        """Filter ``source`` (complex volts as a function of station time) up to ``t``."""
+        """Filter ``source`` (complex volts as a function of station time) up to ``t``.
+
+        The cascade is integrated exactly for an input held constant over each step
+        (the input is sampled mid-step): with a = h/tau, stage i of the new state is
+        sum_j e^-a a^(i-j)/(i-j)! x_j + u P(i+1, a), P the regularised incomplete gamma.
+        """
         span = t - self._t
         if span <= 0:
             return self.output
@@ -59,16 +65,20 @@ class LowPassFilter:
             span = memory
         steps = max(1, math.ceil(span / (_STEP * self.tau)))
         h = span / steps
-        a = -math.expm1(-h / self.tau)
+        n = self.poles
+        a = h / self.tau
+        decay = math.exp(-a)
+        # transition weights e^-a a^k / k! and step responses P(i+1, a)
+        weights = [decay * a ** k / math.factorial(k) for k in range(n)]
+        step_response = [1.0 - sum(weights[: i + 1]) for i in range(n)]
         sigma = self.noise_density / math.sqrt(2.0 * h)
         noise = sigma * (self.rng.standard_normal(steps) + 1j * self.rng.standard_normal(steps))
-        stages = self._stages
-        n = self.poles
+        stages = [complex(v) for v in self._stages[:n]]
         start = self._t
         for k in range(steps):
-            x = source(start + (k + 1) * h) + noise[k]
-            for i in range(n):
-                stages[i] += (x - stages[i]) * a
-                x = stages[i]
+            u = source(start + (k + 0.5) * h) + noise[k]
+            stages = [sum(weights[i - j] * stages[j] for j in range(i + 1)) + u * step_response[i]
+                      for i in range(n)]
+        self._stages[:n] = stages
         self._t = t
         return self.output

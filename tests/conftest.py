@@ -1,0 +1,29 @@
+import pathlib
+
+import pytest
+
+from cryo_acq.station import Station
+
+STATIONS = pathlib.Path(__file__).parent / "stations"
+
+
+@pytest.fixture
+def station_factory():
+    """Build simulated stations and close them after the test."""
+    made = []
+
+    def make(name, **kwargs):
+        path = STATIONS / name if (STATIONS / name).exists() else name
+        st = Station.from_yaml(path, sim=True, **kwargs)
+        made.append(st)
+        return st
+
+    yield make
+    for st in made:
+        st.close()
+
+
+def received(station, instrument):
+    """Messages the simulated instrument received (station time, text)."""
+    resource = station.config.instruments[instrument].resource
+    return list(station.library.device(resource).received)
