@@ -100,7 +100,7 @@ def test_cli_station_check(tmp_path):
     runner = CliRunner()
     ok = runner.invoke(main, ["station", "check", "dilution-b", "--sim"], terminal_width=200)
     assert ok.exit_code == 0, ok.output
-    assert "IDN:OXFORD INSTRUMENTS:TRITON" in ok.output and "|B| <= 2 T" in ok.output
+    assert "TRITON" in ok.output and "SR830" in ok.output and "|B| <= 2 T" in ok.output
     bad = runner.invoke(main, ["station", "check", str(_write(tmp_path, GOOD.replace("GPIB0::8", "GPIB0:8") + "bogus: 1\n"))])
     assert bad.exit_code == 2
     assert "unknown key 'bogus'" in bad.output
