@@ -103,7 +103,7 @@ class OutputMode(NamedTuple):
     powerup_enable: bool  #: output stays on after power-up
     polarity: str  #: ``"unipolar"`` (0) or ``"bipolar"`` (1)
     filter: bool  #: control on the filtered reading
-    delay: int  #: s, 1 to 255: autoscan delay before control resumes
+    delay: int  #: s, 0 to 255: delay after an autoscan change before control resumes
 
 
 class HeaterSetup(NamedTuple):
@@ -230,7 +230,7 @@ def _output_mode_wire(value, values=None) -> str:
         int(bool(powerup)),
         _code(polarity, _POLARITY),
         int(bool(filt)),
-        int(strict_range(_int(delay), (1, 255))),
+        int(strict_range(_int(delay), (0, 255))),
     ))
 
 

@@ -19,13 +19,9 @@ helper functions turn reply fields into SI numbers for pymeasure properties.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from typing import Callable, Optional
-
-log = logging.getLogger(__name__)
-log.addHandler(logging.NullHandler())
 
 #: Reply tail for a path the instrument does not have (a read gives ``None``).
 NOT_FOUND = "NOT_FOUND"
@@ -155,7 +151,8 @@ def parse_quantity(text: str, unit: Optional[str] = None, bare_scale: float = 1.
             return number
         if suffix.endswith(unit) and suffix[: -len(unit)] in SI_PREFIXES:
             return number * SI_PREFIXES[suffix[: -len(unit)]]
-        raise OxfordReplyError(f"expected a value in {unit!r} (optionally SI-prefixed), got {text!r}")
+        raise OxfordReplyError(
+            f"expected a value in {unit!r} (optionally SI-prefixed), got {text!r}")
     if len(suffix) > 1 and suffix[0] in SI_PREFIXES and suffix[1] != "/":
         return number * SI_PREFIXES[suffix[0]]
     return number

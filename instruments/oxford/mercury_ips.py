@@ -23,24 +23,20 @@ Axes are the supply's group devices ``GRPX``, ``GRPY``, ``GRPZ`` (``ips.x``,
 never uses the ``SPSU`` path some firmware also offers). A supply with fewer
 axes simply answers ``NOT_FOUND`` for the others: reads give ``None``.
 
-Commands, per group ``<G>`` (after ``DEV:<G>:PSU:``):
+Commands, per group ``<G>`` (after ``DEV:<G>:PSU:``), wire unit -> Python unit:
 
-=================  ==========  ==================  ===================  ============
-property           command     wire unit           Python unit          access
-=================  ==========  ==================  ===================  ============
-field              SIG:FLD     T                   T                    read
-field_persistent   SIG:PFLD    T                   T                    read
-field_target       SIG:FSET    T                   T                    read/write
-current            SIG:CURR    A                   A                    read
-current_persistent SIG:PCUR    A                   A                    read
-current_target     SIG:CSET    A                   A                    read/write
-voltage            SIG:VOLT    V                   V                    read
-field_ramp_rate    SIG:RFST    T/min (``T/m``)     T/s                  read/write
-current_ramp_rate  SIG:RCST    A/min (``A/m``)     A/s                  read/write
-switch_heater_...  SIG:SWHT    ON/OFF              bool                 read/write
-current_to_fie...  ATOB        A/T                 A/T                  read/write
-ramp_status        ACTN        HOLD/RTOS/RTOZ/CLMP str                  read/write
-=================  ==========  ==================  ===================  ============
+* ``field`` -- ``SIG:FLD``, T -> T, read
+* ``field_persistent`` -- ``SIG:PFLD``, T -> T, read
+* ``field_target`` -- ``SIG:FSET``, T -> T, read/write
+* ``current`` -- ``SIG:CURR``, A -> A, read
+* ``current_persistent`` -- ``SIG:PCUR``, A -> A, read
+* ``current_target`` -- ``SIG:CSET``, A -> A, read/write
+* ``voltage`` -- ``SIG:VOLT``, V -> V, read
+* ``field_ramp_rate`` -- ``SIG:RFST``, T/min (``T/m``) -> T/s, read/write
+* ``current_ramp_rate`` -- ``SIG:RCST``, A/min (``A/m``) -> A/s, read/write
+* ``switch_heater_enabled`` -- ``SIG:SWHT``, ``ON``/``OFF`` -> bool, read/write
+* ``current_to_field_ratio`` -- ``ATOB``, A/T -> A/T, read/write
+* ``ramp_status`` -- ``ACTN``, ``HOLD``/``RTOS``/``RTOZ``/``CLMP`` -> str, read/write
 """
 
 from __future__ import annotations

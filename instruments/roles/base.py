@@ -49,3 +49,17 @@ class WiredRole:
 
     #: which excitation this role applies: "dc" or "ac_rms"
     _excitation_kind = "dc"
+
+
+class InstrumentReplyError(ValueError):
+    """An instrument answered something that is not a number where one was expected."""
+
+
+def number(value, what: str) -> float:
+    """``value`` as a float, or a clear error (pymeasure passes unparseable replies
+    through as strings, so a garbled reply must be caught here)."""
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise InstrumentReplyError(f"{what}: unreadable reply {value!r}") from None
+    return result

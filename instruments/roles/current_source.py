@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from .base import RoleContext, WiredRole
+from .base import RoleContext, WiredRole, number
 
 
 class CurrentSource(WiredRole, ABC):
@@ -114,7 +114,7 @@ class Keithley2400Source(CurrentSource):
         return bool(self._driver.source_enabled)
 
     def measure_voltage(self) -> float:
-        return self._driver.voltage
+        return number(self._driver.voltage, f"{self.name} voltage")
 
     @property
     def compliance_tripped(self) -> bool:

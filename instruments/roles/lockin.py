@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from scipy.special import gammaincinv
 
-from .base import RoleContext, WiredRole
+from .base import RoleContext, WiredRole, number
 
 
 @dataclass(frozen=True)
@@ -216,8 +216,8 @@ class SR830LockIn(LockIn):
 
     def measure(self) -> LockInReading:
         x, y = self._driver.snap("X", "Y")
-        status = int(self._driver.lia_status)  # reading clears the bits
-        return LockInReading(x, y, bool(status & 0b101))
+        status = int(number(self._driver.ask("LIAS?"), f"{self.name} LIAS?"))  # reading clears the bits
+        return LockInReading(number(x, f"{self.name} X"), number(y, f"{self.name} Y"), bool(status & 0b101))
 
     def identity(self) -> str:
         return self._driver.id

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 
 from cryo_acq.clock import wait_until
 
-from .base import RoleContext
+from .base import RoleContext, number
 
 
 class MagnetAxisControl(ABC):
@@ -193,7 +193,7 @@ class MercuryIPSAxis(MagnetAxisControl):
         self.axis = axis
 
     def field(self) -> float:
-        return self._g.field
+        return number(self._g.field, f"field {self.axis}")
 
     def set_target(self, tesla: float) -> None:
         self._g.field_target = tesla
@@ -246,7 +246,7 @@ class AMI430Axis(MagnetAxisControl):
         self.axis = axis
 
     def field(self) -> float:
-        return self._d.field
+        return number(self._d.field, f"field {self.axis}")
 
     def set_target(self, tesla: float) -> None:
         self._d.target_field = tesla

@@ -10,7 +10,7 @@ from collections import deque
 
 from cryo_acq.clock import WaitTimeout
 
-from .base import RoleContext
+from .base import RoleContext, number
 
 
 class TemperatureController(ABC):
@@ -114,7 +114,7 @@ class LakeShore336Control(TemperatureController):
         self._output = getattr(driver, f"output_{self.options.get('output', 1)}")
 
     def temperature(self) -> float:
-        return self._input.kelvin
+        return number(self._input.kelvin, f"{self.name} temperature")
 
     @property
     def setpoint(self) -> float:
@@ -152,7 +152,7 @@ class TritonControl(TemperatureController):
         self._loop = driver.loop
 
     def temperature(self) -> float:
-        return self._loop.temperature
+        return number(self._loop.temperature, f"{self.name} temperature")
 
     @property
     def setpoint(self) -> float:
@@ -195,7 +195,7 @@ class LakeShore372Control(TemperatureController):
         driver.scan(self._sensor)
 
     def temperature(self) -> float:
-        return self._input.kelvin
+        return number(self._input.kelvin, f"{self.name} temperature")
 
     @property
     def setpoint(self) -> float:

@@ -211,6 +211,7 @@ def test_output_mode_read_six_fields(reply, expected):
     (0, ("zone", "A", True, "bipolar", True, 20), "OUTMODE 0,3,A,1,1,1,20"),
     (1, (6, 2, 0, 0, 0, 1), "OUTMODE 1,6,2,0,0,0,1"),
     (2, ("still", 0, False, 0, False, 1), "OUTMODE 2,4,0,0,0,0,1"),
+    (2, ("off", 0, False, "unipolar", False, 0), "OUTMODE 2,0,0,0,0,0,0"),
 ])
 def test_output_mode_write_six_fields(out, value, command):
     with expected_protocol(LakeShore372, [(command, None)]) as ls:
