@@ -1,0 +1,1 @@
+"""Measurement procedures, one module per measurement, written against station roles."""
