@@ -12,10 +12,10 @@ All quantities are SI: tesla, tesla per second, kelvin, ampere, volt, ohm, secon
 from __future__ import annotations
 
 import pathlib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.faults import Fault
 from sim.sample import CONFIGURATIONS
@@ -33,6 +33,16 @@ class StationFileError(ValueError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"station file {path}: {len(problems)} problem(s)\n{lines}")
+
+
+def _known_configuration(name: str) -> str:
+    if name not in CONFIGURATIONS:
+        raise ValueError(f"unknown configuration {name!r}; allowed: {', '.join(CONFIGURATIONS)}")
+    return name
+
+
+#: a sample configuration name (four_probe, mtj, nonlocal, co_amr)
+Configuration = Annotated[str, AfterValidator(_known_configuration)]
 
 
 class _Strict(BaseModel):
@@ -86,15 +96,7 @@ class ConfigurationWiring(_Strict):
 
 class Wiring(_Strict):
     lockins: dict[str, LockInWiring] = Field(default_factory=dict)
-    configurations: dict[str, ConfigurationWiring] = Field(default_factory=dict)
-
-    @field_validator("configurations")
-    @classmethod
-    def _known_configurations(cls, v):
-        for name in v:
-            if name not in CONFIGURATIONS:
-                raise ValueError(f"unknown configuration {name!r}; allowed: {', '.join(CONFIGURATIONS)}")
-        return v
+    configurations: dict[Configuration, ConfigurationWiring] = Field(default_factory=dict)
 
 
 class AxisLimit(_Strict):
@@ -131,16 +133,8 @@ class ConfigurationLimits(_Strict):
 class Limits(_Strict):
     field: FieldLimits = Field(default_factory=FieldLimits)
     temperature: TemperatureLimits
-    configurations: dict[str, ConfigurationLimits] = Field(default_factory=dict)
+    configurations: dict[Configuration, ConfigurationLimits] = Field(default_factory=dict)
     smu_compliance: float = Field(gt=0, description="largest SMU compliance voltage, V")
-
-    @field_validator("configurations")
-    @classmethod
-    def _known_configurations(cls, v):
-        for name in v:
-            if name not in CONFIGURATIONS:
-                raise ValueError(f"unknown configuration {name!r}; allowed: {', '.join(CONFIGURATIONS)}")
-        return v
 
 
 class SafeState(_Strict):
@@ -283,7 +277,8 @@ def parse(text: str, path: str = "<station>") -> StationConfig:
                 msg = f"unknown key {err['loc'][-1]!r} (check the spelling; see docs/station-file.md)"
             elif err["type"] == "missing":
                 msg = "required key is missing"
-            problems.append(f"{_where(lines, err['loc'])}: {msg}")
+            loc = tuple(p for p in err["loc"] if p != "[key]")
+            problems.append(f"{_where(lines, loc)}: {msg}")
         raise StationFileError(path, problems) from None
 
 
