@@ -59,7 +59,8 @@ class Station:
             self.lab, self.library = build_lab(config, self.clock)
         else:
             self.clock = clock or WallClock()
-        self.drivers: dict[str, Any] = {}
+        # raw drivers are private: procedures get role adapters, which enforce the limits
+        self._drivers: dict[str, Any] = {}
         self.roles: dict[str, Any] = {}
         try:
             self._connect()
@@ -83,7 +84,7 @@ class Station:
         for name, entry in self.config.instruments.items():
             spec = DRIVERS[entry.driver]
             driver = spec.driver_class()(entry.resource, visa_library=visa_library)
-            self.drivers[name] = driver
+            self._drivers[name] = driver
             ctx = RoleContext(name=name, clock=self.clock, safety=self.safety, options=entry.options,
                               configurations=self._configurations_of(name),
                               wiring=self.config.wiring.lockins.get(name))
@@ -210,12 +211,12 @@ class Station:
             return {"error": f"{type(exc).__name__}: {exc}"}
 
     def close(self) -> None:
-        for driver in self.drivers.values():
+        for driver in self._drivers.values():
             try:
                 driver.adapter.close()
             except Exception:  # noqa: BLE001
                 pass
-        self.drivers.clear()
+        self._drivers.clear()
 
     def __enter__(self) -> "Station":
         return self

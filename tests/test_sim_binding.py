@@ -9,7 +9,7 @@ from pyvisa.errors import VisaIOError
 from cryo_acq.station import Station
 from sim.binding import device_file
 
-from conftest import STATIONS, received
+from conftest import STATIONS, raw_driver, received
 
 FAULTY = (STATIONS / "minimal.yaml").read_text()
 
@@ -29,7 +29,7 @@ def test_every_device_file_loads_in_plain_pyvisa_sim(name):
 
 def test_oxford_set_reply_echoes_the_value_and_refuses_rtos_when_clamped(station_factory):
     st = station_factory("dilution-b")
-    ips = st.drivers["magnet"]
+    ips = raw_driver(st, "magnet")
     assert ips.ask("SET:DEV:GRPZ:PSU:SIG:FSET:0.25") == "STAT:SET:DEV:GRPZ:PSU:SIG:FSET:0.25:VALID"
     ips.z.clamp()
     with pytest.raises(Exception, match="INVALID"):
@@ -47,7 +47,7 @@ def test_messages_are_logged_with_station_time(station_factory):
 
 def test_timeout_costs_station_time_not_wall_time(tmp_path):
     st = _with_faults(tmp_path, "    - {instrument: lockin, kind: timeout, start: 50}\n")
-    lockin = st.drivers["lockin"]
+    lockin = raw_driver(st, "lockin")
     lockin.adapter.connection.timeout = 30_000  # 30 s: a real wait would be obvious
     assert lockin.time_constant > 0  # before the fault
     st.clock.sleep(60)
@@ -66,7 +66,7 @@ def test_garbled_replies_fail_loudly(tmp_path):
 
 def test_instrument_stops_answering_for_a_while(tmp_path):
     st = _with_faults(tmp_path, "    - {instrument: lockin, kind: stop_answering, start: 100, duration: 50}\n")
-    lockin = st.drivers["lockin"]
+    lockin = raw_driver(st, "lockin")
     lockin.adapter.connection.timeout = 1000
     lockin.sensitivity = 1e-3
     st.clock.sleep(110)
@@ -82,11 +82,11 @@ def test_instrument_stops_answering_for_a_while(tmp_path):
 def test_intermittent_faults_are_seeded(tmp_path):
     def pattern():
         st = _with_faults(tmp_path, "    - {instrument: lockin, kind: timeout, probability: 0.3}\n")
-        st.drivers["lockin"].adapter.connection.timeout = 100
+        raw_driver(st, "lockin").adapter.connection.timeout = 100
         out = []
         for _ in range(40):
             try:
-                st.drivers["lockin"].frequency
+                raw_driver(st, "lockin").frequency
                 out.append(True)
             except VisaIOError:
                 out.append(False)
@@ -100,7 +100,7 @@ def test_intermittent_faults_are_seeded(tmp_path):
 
 def test_lakeshore372_scanner_settles_after_pause_and_dwell(station_factory):
     st = station_factory("ami-ls372.yaml")
-    ls = st.drivers["bridge"]
+    ls = raw_driver(st, "bridge")
     st.temperature.set_temperature(0.3)
     before = ls.input_6.kelvin
     ls.scan(3)  # away from the sample thermometer: channel 6 freezes

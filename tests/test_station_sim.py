@@ -10,6 +10,7 @@ import pytest
 from scipy.special import gammainc
 
 from cryo_acq.safety import LimitError
+from conftest import raw_driver, received
 
 STATIONS = ["vti-a01", "dilution-b", "ami-ls372.yaml"]
 
@@ -95,7 +96,7 @@ def test_fridge_reaches_setpoint_on_its_thermal_time_scale(station_factory, name
 
 def test_fridge_needs_heater_range_to_reach_setpoint(station_factory):
     st = station_factory("vti-a01")
-    ls = st.drivers["thermometry"]
+    ls = raw_driver(st, "thermometry")
     ls.output_1.range = "off"
     ls.output_1.setpoint = 10.0
     st.clock.sleep(3600)
@@ -210,11 +211,11 @@ def test_smu_compliance_clamps_and_trips(station_factory):
 ])
 def test_limit_refused_before_anything_is_sent(station_factory, attempt, instrument):
     st = station_factory("vti-a01")
-    before = len(_received(st, instrument))
+    before = len(received(st, instrument))
     with pytest.raises(LimitError) as err:
         attempt(st)
     assert "limit" in str(err.value) or "range" in str(err.value)
-    assert _received(st, instrument)[before:] == []
+    assert received(st, instrument)[before:] == []
 
 
 def test_vector_norm_limit_and_ordered_ramp(station_factory):
@@ -241,7 +242,3 @@ def test_excitation_limit_counts_dc_and_ac_together(station_factory):
         m.lockin.set_excitation_current(0.5e-6)  # 1.5 + sqrt(2)*0.5 > 2 uA
 
 
-def _received(st, instrument):
-    from conftest import received
-
-    return received(st, instrument)
