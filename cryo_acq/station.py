@@ -51,12 +51,12 @@ class Station:
         self.sim = sim
         self.safety = Safety(config.limits)
         self.lab = None
-        self.library = None
+        self.visa_library = None
         if sim:
             from sim.build import build_lab  # only simulation needs the sim package
 
             self.clock = clock or VirtualClock(time_scale=config.sim.time_scale)
-            self.lab, self.library = build_lab(config, self.clock)
+            self.lab, self.visa_library = build_lab(config, self.clock)
         else:
             self.clock = clock or WallClock()
         # raw drivers are private: procedures get role adapters, which enforce the limits
@@ -79,7 +79,7 @@ class Station:
 
     # --- building
     def _connect(self) -> None:
-        visa_library = self.library if self.sim else ""
+        visa_library = self.visa_library if self.sim else ""
         magnet_controls, magnet_ids = [], {}
         for name, entry in self.config.instruments.items():
             spec = DRIVERS[entry.driver]

@@ -242,10 +242,11 @@ class LiveSimVisaLibrary(SimVisaLibrary):
         return cls(key)
 
     def _init(self) -> None:
+        self._key = (type(self), self.library_path)  # pyvisa's registry key for this library
         self.sessions = {}
         self.devices = Devices()
         self.live_devices: dict[str, LiveDevice] = {}
-        for binding in self._pending.pop(str(self.library_path)):
+        for binding in self._pending.pop(str(self._key[1])):
             device = build_device(binding)
             canonical = rname.to_canonical_name(binding.resource)
             self.devices.add_device(canonical, device)
@@ -274,5 +275,5 @@ class LiveSimVisaLibrary(SimVisaLibrary):
     def close(self, session):
         status = super().close(session)
         if not self.sessions:  # last session gone: forget this library
-            type(self)._registry.pop((type(self), self.library_path), None)
+            type(self)._registry.pop(self._key, None)
         return status

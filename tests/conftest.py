@@ -26,7 +26,7 @@ def station_factory():
 def received(station, instrument):
     """Messages the simulated instrument received (station time, text)."""
     resource = station.config.instruments[instrument].resource
-    return list(station.library.device(resource).received)
+    return list(station.visa_library.device(resource).received)
 
 
 def raw_driver(station, instrument):
