@@ -11,12 +11,15 @@ All quantities are SI: tesla, tesla per second, kelvin, ampere, volt, ohm, secon
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sim.conbse2.parameters import DeviceParameters
+from sim.conbse2.presets import PRESETS
 from sim.faults import Fault
 from sim.sample import CONFIGURATIONS
 
@@ -154,11 +157,26 @@ class FaultEntry(_Strict):
 
 
 class SimSection(_Strict):
-    device: str = Field("resistive", description="sample preset")
+    device: str = Field("resistive", description="sample preset: resistive, A01, A02, B, C, D, E")
+    sample_parameters: dict[str, Any] = Field(default_factory=dict,
+                                              description="override device parameters (sim/conbse2/parameters.py)")
     seed: int = 0
     time_scale: float | None = Field(None, gt=0, description="lab seconds per wall second; absent = virtual")
     io_latency: float = Field(0.002, ge=0, description="station seconds per VISA message")
     faults: list[FaultEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_sample(self):
+        devices = ("resistive", *PRESETS)
+        if self.device not in devices:
+            raise ValueError(f"device {self.device!r} is not a sample preset; allowed: {', '.join(devices)}")
+        if self.device != "resistive":
+            known = {f.name for f in dataclasses.fields(DeviceParameters)}
+            unknown = sorted(set(self.sample_parameters) - known)
+            if unknown:
+                raise ValueError(f"sample_parameters: unknown parameter(s) {', '.join(unknown)} "
+                                 "(see sim/conbse2/parameters.py)")
+        return self
 
 
 class StationConfig(_Strict):

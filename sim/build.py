@@ -10,7 +10,7 @@ from cryo_acq.station_file import StationConfig
 from .binding import Binding, LiveSimVisaLibrary, device_file
 from .faults import FaultInjector
 from .lab import DILUTION, DILUTION_LS372, VTI, LockInRoute, SimLab
-from .presets import sample_for
+from .samples import sample_for
 
 #: which fridge a station's temperature controller implies
 _FRIDGE = {"lakeshore336": VTI, "lakeshore372": DILUTION_LS372, "triton": DILUTION}
@@ -19,7 +19,7 @@ _FRIDGE = {"lakeshore336": VTI, "lakeshore372": DILUTION_LS372, "triton": DILUTI
 def build_lab(config: StationConfig, clock) -> tuple[SimLab, LiveSimVisaLibrary]:
     sim = config.sim
     fridge = next((_FRIDGE[e.driver] for e in config.instruments.values() if e.driver in _FRIDGE), VTI)
-    lab = SimLab(clock, sample_for(sim.device), seed=sim.seed, fridge=fridge, io_latency=sim.io_latency)
+    lab = SimLab(clock, sample_for(sim.device, sim.sample_parameters), seed=sim.seed, fridge=fridge, io_latency=sim.io_latency)
     bindings = []
     for name, entry in config.instruments.items():
         spec = DRIVERS[entry.driver]

@@ -1,0 +1,137 @@
+"""A Co-NbSe2 device as the simulated lab sees it, one measurement configuration at a time.
+
+``four_probe``: the channel (BKT transition, V-I power law, re-entrant FM phase).
+``mtj``: the Co / BN / Co-NbSe2 tunnel junction (Dynes dI/dV, zero-bias peak, TMR).
+``nonlocal``: injector -> channel -> detector (spin valve switching, Hanle).
+``co_amr``: four-probe along one Co stripe (AMR at the coercive field).
+
+Everything follows from the environment (temperature, field vector) and the DC
+current the SMU drives; the magnetisation of the electrodes follows the field
+history through :meth:`observe`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import superconductivity as sc
+from .magnetisation import Electrode
+from .parameters import E, DeviceParameters
+from .spin import hanle_closed_form
+from .tunnelling import Junction
+
+
+class CoNbSe2Sample:
+    def __init__(self, params: DeviceParameters):
+        self.p = params
+        self.co = Electrode(params.coercive_co)  # MTJ top electrode; also the AMR stripe
+        self.conbse2 = Electrode(params.coercive_conbse2)  # MTJ bottom electrode (intercalated)
+        self.injector = Electrode(params.coercive_injector)  # non-local Co-NbSe2 contacts
+        self.detector = Electrode(params.coercive_detector)
+        self.junction = Junction()
+        self._hanle_zero = {name: float(self._hanle(name, 0.0)) for name in params.channels}
+
+    # --- state
+    @staticmethod
+    def _fields(env) -> tuple[float, float]:
+        bx, by, bz = env.field
+        return math.hypot(bx, by), abs(bz)
+
+    def ferromagnetic(self, env) -> bool:
+        """Co-NbSe2 is ferromagnetic (FM+SC phase): Co-doped, T < T_K and B inside B_K."""
+        b_par, b_perp = self._fields(env)
+        return self.p.co_doped and sc.reentrant_ratio(self.p, env.temperature, b_par, b_perp) > 0
+
+    def observe(self, env) -> None:
+        b_x = env.field[0]
+        fm = self.ferromagnetic(env)
+        self.co.observe(b_x)
+        for electrode in (self.conbse2, self.injector, self.detector):
+            electrode.observe(b_x, fm)
+
+    # --- the lab's interface
+    def voltage(self, configuration, current, env, channel=None):
+        b_par, b_perp = self._fields(env)
+        T = env.temperature
+        if configuration == "four_probe":
+            return sc.channel_voltage(self.p, current, T, b_par, b_perp)
+        if configuration == "mtj":
+            return self._junction_voltage(current, env)
+        if configuration == "nonlocal":  # what the SMU sees: the injector junction
+            return current * self.p.r_junction
+        if configuration == "co_amr":
+            return current * self._amr_resistance(env)
+        raise ValueError(f"unknown configuration {configuration!r}")
+
+    def differential_resistance(self, configuration, current, env, channel=None):
+        b_par, b_perp = self._fields(env)
+        T = env.temperature
+        if configuration == "four_probe":
+            return sc.channel_differential_resistance(self.p, current, T, b_par, b_perp)
+        if configuration == "mtj":
+            return self.junction.differential_resistance(current, T, **self._junction_args(current, env))
+        if configuration == "nonlocal":
+            return self.nonlocal_resistance(current, env, channel)
+        if configuration == "co_amr":
+            return self._amr_resistance(env)
+        raise ValueError(f"unknown configuration {configuration!r}")
+
+    # --- tunnel junction
+    def _gap(self, env) -> float:
+        b_par, b_perp = self._fields(env)
+        return sc.gap(self.p, env.temperature, b_par, b_perp)
+
+    def tmr_delta_r(self, temperature: float) -> float:
+        """Delta R (ohm): grows on cooling below T_K, saturates below tmr_saturation_t."""
+        p = self.p
+        span = max(p.t_k - p.tmr_saturation_t, 1e-9)
+        return p.tmr_delta_r * min(1.0, max(0.0, (p.t_k - temperature) / span))
+
+    def _junction_args(self, current, env) -> dict:
+        p = self.p
+        gap = self._gap(env)
+        fm = self.ferromagnetic(env)
+        r_n = p.r_junction
+        if fm and self.co.magnetisation * self.conbse2.magnetisation < 0:
+            # antiparallel -- the switching needs the junction bias inside the gap
+            r_try = r_n + self.tmr_delta_r(env.temperature)
+            if abs(current) * r_try < gap / E:
+                r_n = r_try
+        return dict(gap=gap, gamma=p.dynes_gamma_fraction * p.gap0, l=p.pairing_l, r_normal=r_n,
+                    zbp_height=p.zbp_height if fm else 0.0, zbp_width=p.zbp_width)
+
+    def _junction_voltage(self, current, env) -> float:
+        return self.junction.voltage(current, env.temperature, **self._junction_args(current, env))
+
+    # --- Co stripe
+    def _amr_resistance(self, env) -> float:
+        p = self.p
+        dip = math.exp(-(((env.field[0] - self.co.switching_field()) / p.amr_width) ** 2))
+        return p.r_co_stripe - p.amr_delta_r * dip
+
+    # --- non-local spin valve
+    def _hanle(self, channel: str, b_perp: float) -> float:
+        c = self.p.channels[channel]
+        return hanle_closed_form(b_perp, c.length, c.diffusion, c.spin_lifetime, c.model, c.vortex_field)
+
+    def injection_factor(self, current: float) -> float:
+        """Spin signal vs injection current: changes sign at injection_sign_current and
+        vanishes once the injection bias leaves the gap (injection_gap_current)."""
+        p = self.p
+        x = abs(current)
+        if x >= p.injection_gap_current:
+            return 0.0
+        return math.cos(math.pi * x / (2 * p.injection_sign_current)) * (1 - (x / p.injection_gap_current) ** 4)
+
+    def nonlocal_resistance(self, current, env, channel=None) -> float:
+        p = self.p
+        background = p.r_nonlocal_background
+        if not p.channels:
+            return background
+        channel = channel or next(iter(p.channels))
+        b_par, b_perp = self._fields(env)
+        if not (self.ferromagnetic(env) and env.temperature < sc.critical_temperature(p, b_par, b_perp)):
+            return background  # no spin injection without the FM + SC state (and none for device D)
+        alignment = self.injector.magnetisation * self.detector.magnetisation
+        hanle = float(self._hanle(channel, env.field[2])) / self._hanle_zero[channel]
+        return background + alignment * self.injection_factor(current) * 0.5 * p.nonlocal_delta_r * hanle
