@@ -24,14 +24,41 @@ def _no_axes(options: dict) -> list[str]:
     return []
 
 
+_SAMPLE_AXES = ("x", "y", "z")
+
+
 def _axes_map(options: dict) -> list[str]:
     """Mercury iPS: ``axes: {x: GRPX, z: GRPZ}`` maps the sample frame to supply groups."""
     return list(options.get("axes", {"z": "GRPZ"}))
 
 
+def _check_axes_map(options: dict) -> list[str]:
+    problems = []
+    axes = options.get("axes", {"z": "GRPZ"})
+    if not isinstance(axes, dict):
+        return ["axes must map sample axes to supply groups, e.g. {x: GRPZ}"]
+    for axis, group in axes.items():
+        if axis not in _SAMPLE_AXES:
+            problems.append(f"axes: {axis!r} is not a sample axis (x, y, z)")
+        if group not in ("GRPX", "GRPY", "GRPZ"):
+            problems.append(f"axes.{axis}: {group!r} is not a Mercury iPS group (GRPX, GRPY, GRPZ)")
+    if len(set(axes.values())) != len(axes):
+        problems.append("axes: one supply group cannot drive two sample axes")
+    return problems
+
+
 def _one_axis(options: dict) -> list[str]:
     """One single-axis supply per instrument: ``axis: z``."""
     return [options.get("axis", "z")]
+
+
+def _check_one_axis(options: dict) -> list[str]:
+    axis = options.get("axis", "z")
+    return [] if axis in _SAMPLE_AXES else [f"axis: {axis!r} is not a sample axis (x, y, z)"]
+
+
+def _no_checks(options: dict) -> list[str]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,7 @@ class DriverSpec:
     sim_model: str  #: "module:Class" of the live model in sim/
     description: str
     axes: Callable[[dict], list[str]] = field(default=_no_axes)
+    check_options: Callable[[dict], list[str]] = field(default=_no_checks)  #: problems with ``options``
 
     def driver_class(self):
         return _import(self.driver)
@@ -65,10 +93,11 @@ DRIVERS: dict[str, DriverSpec] = {
     "mercury_ips": DriverSpec(
         "magnet", "instruments.oxford.mercury_ips:MercuryIPS", "instruments.roles.magnet:MercuryIPSMagnet",
         "mercury_ips", "sim.models.mercury_ips:MercuryIPSModel",
-        "Oxford Mercury iPS magnet supply (1-3 axes)", _axes_map),
+        "Oxford Mercury iPS magnet supply (1-3 axes)", _axes_map, _check_axes_map),
     "ami430": DriverSpec(
         "magnet", "pymeasure.instruments.ami.ami430:AMI430", "instruments.roles.magnet:AMI430Magnet",
-        "ami430", "sim.models.ami430:AMI430Model", "American Magnetics 430 (one axis)", _one_axis),
+        "ami430", "sim.models.ami430:AMI430Model", "American Magnetics 430 (one axis)", _one_axis,
+        _check_one_axis),
     "lakeshore336": DriverSpec(
         "temperature", "pymeasure.instruments.lakeshore.lakeshore3xx:LakeShore3xx",
         "instruments.roles.temperature:LakeShore336Control",

@@ -141,14 +141,16 @@ class Station:
         name, length = self._channel(configuration, channel)
         lockin = self.lockin(wiring.lockin)
         source = self.source(wiring.source) if wiring.source else None
-        lockin.select(configuration)
-        if source is not None:
-            source.select(configuration)
+        roles = [lockin] + ([source] if source is not None else [])
+        for role in roles:  # all checks first, so a refusal leaves nothing half switched
+            role.check_select(configuration)
+        for role in roles:
+            role.select(configuration)
         if self.lab is not None:
             from sim.lab import LockInRoute
 
             lw = self.config.wiring.lockins[wiring.lockin]
-            self.lab.advance()
+            self.lab.advance()  # the lock-in integrates up to now on the old wiring
             self.lab.route_lockin(wiring.lockin, LockInRoute(configuration, lw.series_resistor, lw.preamp_gain, name))
             if wiring.source:
                 self.lab.route_source(wiring.source, configuration)

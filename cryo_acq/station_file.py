@@ -188,44 +188,55 @@ class StationConfig(_Strict):
     safe_state: SafeState = Field(default_factory=SafeState)
     sim: SimSection = Field(default_factory=SimSection)
 
-    @model_validator(mode="after")
-    def _cross_references(self):
-        problems: list[str] = []
-        roles = {name: entry.role_name for name, entry in self.instruments.items()}
 
-        def need(name: str, role: str, where: str):
-            if name not in roles:
-                problems.append(f"{where}: no instrument named {name!r} (instruments: {', '.join(roles)})")
-            elif roles[name] != role:
-                problems.append(f"{where}: {name!r} is a {roles[name]}, a {role} is needed")
 
-        for name in self.wiring.lockins:
-            need(name, "lockin", f"wiring.lockins.{name}")
-        for conf, w in self.wiring.configurations.items():
-            need(w.lockin, "lockin", f"wiring.configurations.{conf}.lockin")
-            if w.lockin in roles and w.lockin not in self.wiring.lockins:
-                problems.append(f"wiring.configurations.{conf}.lockin: {w.lockin!r} has no entry under wiring.lockins "
-                                "(series_resistor is needed to know the excitation current)")
-            if w.source is not None:
-                need(w.source, "current_source", f"wiring.configurations.{conf}.source")
-            if conf not in self.limits.configurations:
-                problems.append(f"wiring.configurations.{conf}: no limits.configurations.{conf} "
-                                "(max_current and max_voltage are required for every wired configuration)")
-        magnets = [n for n, r in roles.items() if r == "magnet"]
-        driven = set()
-        for name in magnets:
-            driven |= set(DRIVERS[self.instruments[name].driver].axes(self.instruments[name].options))
-        limited = set(self.limits.field.axes())
-        for axis in sorted(driven - limited):
-            problems.append(f"limits.field.{axis}: magnet axis {axis!r} is driven but has no limit (max, rate)")
-        for axis in sorted(limited - driven):
-            problems.append(f"limits.field.{axis}: limit for axis {axis!r}, but no magnet drives it")
-        for i, fault in enumerate(self.sim.faults):
-            if fault.instrument not in roles:
-                problems.append(f"sim.faults.{i}.instrument: no instrument named {fault.instrument!r}")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+def _cross_references(config: StationConfig) -> list[tuple[tuple, str]]:
+    """Problems between sections, each with the key path it belongs to."""
+    problems: list[tuple[tuple, str]] = []
+    roles = {name: entry.role_name for name, entry in config.instruments.items()}
+
+    def need(name: str, role: str, loc: tuple):
+        if name not in roles:
+            problems.append((loc, f"no instrument named {name!r} (instruments: {', '.join(roles)})"))
+        elif roles[name] != role:
+            problems.append((loc, f"{name!r} is a {roles[name]}, a {role} is needed"))
+
+    for name in config.wiring.lockins:
+        need(name, "lockin", ("wiring", "lockins", name))
+    for conf, w in config.wiring.configurations.items():
+        need(w.lockin, "lockin", ("wiring", "configurations", conf, "lockin"))
+        if roles.get(w.lockin) == "lockin" and w.lockin not in config.wiring.lockins:
+            problems.append((("wiring", "configurations", conf, "lockin"),
+                             f"{w.lockin!r} has no entry under wiring.lockins (series_resistor is needed "
+                             "to know the excitation current)"))
+        if w.source is not None:
+            need(w.source, "current_source", ("wiring", "configurations", conf, "source"))
+        if conf not in config.limits.configurations:
+            problems.append((("wiring", "configurations", conf),
+                             f"no limits.configurations.{conf} (max_current and max_voltage are required "
+                             "for every wired configuration)"))
+    driven: dict[str, str] = {}
+    for name, entry in config.instruments.items():
+        if entry.role_name != "magnet":
+            continue
+        spec = DRIVERS[entry.driver]
+        for problem in spec.check_options(entry.options):
+            problems.append((("instruments", name, "options"), problem))
+        for axis in spec.axes(entry.options):
+            if axis in driven:
+                problems.append((("instruments", name, "options"),
+                                 f"axis {axis!r} is already driven by {driven[axis]!r}: one supply per axis"))
+            driven[axis] = name
+    limited = set(config.limits.field.axes())
+    for axis in sorted(set(driven) - limited):
+        problems.append((("limits", "field"), f"magnet axis {axis!r} is driven (by {driven[axis]!r}) but "
+                                              f"has no limit: add limits.field.{axis} with max and rate"))
+    for axis in sorted(limited - set(driven)):
+        problems.append((("limits", "field", axis), f"limit for axis {axis!r}, but no magnet drives it"))
+    for i, fault in enumerate(config.sim.faults):
+        if fault.instrument not in roles:
+            problems.append((("sim", "faults", i, "instrument"), f"no instrument named {fault.instrument!r}"))
+    return problems
 
 
 # --------------------------------------------------------------------------- loading
@@ -286,7 +297,7 @@ def parse(text: str, path: str = "<station>") -> StationConfig:
         raise StationFileError(path, ["the file must be a mapping with keys name, instruments, limits, ..."])
     lines = _line_map(root)
     try:
-        return StationConfig.model_validate(data)
+        config = StationConfig.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -298,6 +309,10 @@ def parse(text: str, path: str = "<station>") -> StationConfig:
             loc = tuple(p for p in err["loc"] if p != "[key]")
             problems.append(f"{_where(lines, loc)}: {msg}")
         raise StationFileError(path, problems) from None
+    problems = [f"{_where(lines, loc)}: {msg}" for loc, msg in _cross_references(config)]
+    if problems:
+        raise StationFileError(path, problems)
+    return config
 
 
 def load(station: str | pathlib.Path) -> tuple[StationConfig, pathlib.Path, str]:

@@ -8,6 +8,9 @@ and this module binds them to one simulated lab:
   written to attribute ``<name>`` of the instrument's model (channel properties
   index it by channel id), so replies are computed at the moment of the query
   and a SET can start an action (a ramp, a new set-point, a filter change);
+  before a live SET changes anything, the whole lab catches up to now (filters
+  integrate, magnetisation follows the field), so time-dependent state is only
+  ever computed lazily and a query of one instrument costs nothing elsewhere;
 * a setter reply may contain ``{}``, replaced by the text that was set (the
   Oxford ``STAT:SET:...:<value>:VALID`` echo);
 * a device-level ``banner:`` list is queued on connect (AMI 430 greeting);
@@ -68,7 +71,9 @@ class LiveProperty(Property):
         return getattr(self._model, self._attribute)
 
     def set_value(self, string_value) -> None:
-        setattr(self._model, self._attribute, self.validate_value(string_value))
+        value = self.validate_value(string_value)
+        self._model.lab.advance()  # time-dependent state catches up before anything changes
+        setattr(self._model, self._attribute, value)
 
 
 class LiveChannelProperty(ChannelProperty):
@@ -86,6 +91,7 @@ class LiveChannelProperty(ChannelProperty):
 
     def set_value(self, string_value) -> None:
         value = self.validate_value(string_value)
+        self._model.lab.advance()
         getattr(self._model, self._attribute)[self._channel._selected] = value
 
 
@@ -126,7 +132,6 @@ class LiveDevice(Device):
 
         clock = self.model.clock
         clock.sleep(self.model.io_latency)
-        self.model.lab.advance()  # filters and history catch up before anything changes
         now = clock.now()
         self.received.append((now, message.decode(errors="replace")))
         fault = self.faults.on_message(now)

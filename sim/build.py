@@ -27,11 +27,12 @@ def build_lab(config: StationConfig, clock) -> tuple[SimLab, LiveSimVisaLibrary]
         faults = [f.fault() for f in sim.faults if f.instrument == name]
         bindings.append(Binding(entry.resource, device_file(spec.sim_device), model,
                                 FaultInjector(faults, seed=sim.seed ^ zlib.crc32(name.encode()))))
-    # default routing: each lock-in reads the first configuration wired to it
+    # until Station.use says otherwise, each lock-in and SMU is on the first configuration
+    # the file wires it to
     for configuration, wiring in config.wiring.configurations.items():
         if wiring.lockin not in lab.lockin_routes:
             lw = config.wiring.lockins[wiring.lockin]
             lab.route_lockin(wiring.lockin, LockInRoute(configuration, lw.series_resistor, lw.preamp_gain))
-            if wiring.source:
-                lab.route_source(wiring.source, configuration)
+        if wiring.source and wiring.source not in lab.source_routes:
+            lab.route_source(wiring.source, configuration)
     return lab, LiveSimVisaLibrary.create(bindings)

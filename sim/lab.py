@@ -127,7 +127,8 @@ class SimLab:
 
     # --- time
     def advance(self) -> None:
-        """Bring every time-dependent model up to now (before any state changes)."""
+        """Bring every time-dependent model up to now. Called before any state change
+        (a live SET, a re-routing), so each model's past stays consistent."""
         for model in self.models.values():
             advance = getattr(model, "advance", None)
             if advance is not None:

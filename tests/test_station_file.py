@@ -54,7 +54,7 @@ def test_bad_values_say_what_is_allowed(tmp_path):
 def test_wiring_must_name_real_instruments_of_the_right_role(tmp_path):
     msg = _problems(tmp_path, GOOD.replace("four_probe: {lockin: lockin, source: smu}",
                                            "four_probe: {lockin: smu, source: lockinn}"))
-    assert "wiring.configurations.four_probe.lockin: 'smu' is a current_source, a lockin is needed" in msg
+    assert "line 14, wiring.configurations.four_probe.lockin: 'smu' is a current_source, a lockin is needed" in msg
     assert "no instrument named 'lockinn'" in msg
 
 
@@ -67,7 +67,7 @@ def test_magnet_axes_need_limits(tmp_path):
             options: {axes: {z: GRPZ}}
         """))
     msg = _problems(tmp_path, text)
-    assert "limits.field.z: magnet axis 'z' is driven but has no limit" in msg
+    assert "limits.field: magnet axis 'z' is driven (by 'magnet') but has no limit: add limits.field.z" in msg
 
 
 def test_yaml_syntax_error_gives_line_and_column(tmp_path):

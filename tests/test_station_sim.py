@@ -37,7 +37,7 @@ def test_same_procedure_calls_on_every_station(station_factory, name):
     lockin.settle()
     r = lockin.resistance()
     # the normal-state film (20 ohm at the sample's R_N) seen through the wiring
-    assert r == pytest.approx(st.lab.sample.resistance("four_probe", st.lab.environment()), rel=0.02)
+    assert r == pytest.approx(st.lab.sample.differential_resistance("four_probe", 0.0, st.lab.environment()), rel=0.02)
 
     smu.enable()
     smu.set_current(1e-6)
@@ -116,7 +116,7 @@ def test_lockin_follows_its_filter_after_a_step(station_factory, slope):
     base = li.measure().x
     t0 = st.clock.now()
     li.set_excitation(1.0)  # the step
-    r_sample = st.lab.sample.resistance("four_probe", st.lab.environment())
+    r_sample = st.lab.sample.differential_resistance("four_probe", 0.0, st.lab.environment())
     final = r_sample * 1.0 / li.series_resistor
     n = slope // 6
     for k in [0.5, 1, 2, 4, 8]:
@@ -167,7 +167,7 @@ def test_lockin_overload_sets_bits_and_clips(station_factory):
     li.auto_range()
     reading = li.measure()
     assert not reading.overload
-    expected = st.lab.sample.resistance("four_probe", st.lab.environment()) * li.excitation_current
+    expected = st.lab.sample.differential_resistance("four_probe", 0.0, st.lab.environment()) * li.excitation_current
     assert reading.x == pytest.approx(expected, rel=0.02)
     assert li.sensitivity >= reading.x
 
@@ -206,7 +206,7 @@ def test_smu_compliance_clamps_and_trips(station_factory):
     (lambda st: st.temperature.set_temperature(400.0), "thermometry"),
     (lambda st: st.temperature.set_temperature(0.5), "thermometry"),
     (lambda st: st.use("mtj").source.set_current(5e-6), "smu"),
-    (lambda st: st.use("mtj").lockin.set_excitation_current(2e-6), "lockin_b"),
+    (lambda st: _dc_then_ac(st, dc=1.8e-6, ac=0.3e-6), "lockin_b"),
     (lambda st: st.source().enable(compliance=20.0), "smu"),
 ])
 def test_limit_refused_before_anything_is_sent(station_factory, attempt, instrument):
@@ -218,6 +218,13 @@ def test_limit_refused_before_anything_is_sent(station_factory, attempt, instrum
     assert received(st, instrument)[before:] == []
 
 
+def _dc_then_ac(st, dc, ac):
+    m = st.use("mtj")
+    m.source.enable()
+    m.source.set_current(dc)
+    m.lockin.set_excitation_current(ac)  # 1.8 uA + sqrt(2) 0.3 uA > 2 uA
+
+
 def test_vector_norm_limit_and_ordered_ramp(station_factory):
     st = station_factory("dilution-b")
     magnet = st.magnet
@@ -227,10 +234,31 @@ def test_vector_norm_limit_and_ordered_ramp(station_factory):
         magnet.start_ramp(x=6.9, z=1.5)  # |B| = 7.06 T > 7 T
     magnet.ramp_to(x=6.9)
     # going from (6.9, 0, 0) to (2, 0, 1.9) at independent speeds could pass (6.9, 0, 1.9)
-    with pytest.raises(ValueError, match="norm"):
+    with pytest.raises(LimitError, match="norm"):
         magnet.start_ramp(x=2.0, z=1.9)
     magnet.ramp_to(x=2.0, z=1.9)  # shrinking x first keeps |B| <= 7 T throughout
     assert magnet.field() == pytest.approx({"x": 2.0, "y": 0.0, "z": 1.9}, abs=1e-6)
+
+
+def test_supply_rate_above_the_limit_is_brought_down_before_a_ramp(station_factory):
+    st = station_factory("dilution-b")
+    ips = raw_driver(st, "magnet")
+    ips.z.field_ramp_rate = 0.01  # set behind the station's back: 5x the z limit
+    t0 = st.clock.now()
+    st.magnet.ramp_to(z=0.2)
+    assert st.clock.now() - t0 >= 0.2 / 0.002
+    assert ips.z.field_ramp_rate == pytest.approx(0.002)
+
+
+def test_refused_configuration_switch_changes_nothing(station_factory):
+    st = station_factory("vti-a01")
+    m = st.use("four_probe")
+    m.source.enable()
+    m.source.set_current(10e-6)  # fine for four_probe, not for mtj (2 uA)
+    with pytest.raises(LimitError, match="mtj"):
+        st.use("mtj")
+    assert m.source.checked_configurations == ["four_probe"]
+    assert m.lockin.checked_configurations == ["four_probe"]
 
 
 def test_excitation_limit_counts_dc_and_ac_together(station_factory):

@@ -33,15 +33,22 @@ class WiredRole:
     def checked_configurations(self) -> list[str]:
         return self._active or self.configurations
 
-    def select(self, configuration: str) -> None:
-        """Measure ``configuration`` from now on (its limits apply to later set-points)."""
+    def _applied(self) -> float:
+        kind = {"dc": 0, "ac_rms": 1}[self._excitation_kind]
+        return max((self._safety.applied.get(c, [0.0, 0.0])[kind] for c in self.checked_configurations),
+                   key=abs, default=0.0)
+
+    def check_select(self, configuration: str) -> None:
+        """Raise if switching to ``configuration`` is not allowed (nothing changes)."""
         if configuration not in self.configurations:
             raise ValueError(f"{self.name} is not wired to {configuration!r} (wired: {self.configurations})")
-        # the excitation already applied now flows through the new configuration
-        kind = {"dc": 0, "ac_rms": 1}[self._excitation_kind]
-        applied = max((self._safety.applied.get(c, [0.0, 0.0])[kind] for c in self.checked_configurations),
-                      key=abs, default=0.0)
-        self._safety.check_current(configuration, **{self._excitation_kind: applied})
+        # the excitation already applied would flow through the new configuration
+        self._safety.check_current(configuration, **{self._excitation_kind: self._applied()})
+
+    def select(self, configuration: str) -> None:
+        """Measure ``configuration`` from now on (its limits apply to later set-points)."""
+        self.check_select(configuration)
+        applied = self._applied()
         for old in self.checked_configurations:
             self._safety.record_current(old, **{self._excitation_kind: 0.0})
         self._safety.record_current(configuration, **{self._excitation_kind: applied})

@@ -118,7 +118,8 @@ class Keithley2400Source(CurrentSource):
 
     @property
     def compliance_tripped(self) -> bool:
-        return bool(int(float(self._driver.ask(":SENSE:VOLTAGE:PROTECTION:TRIPPED?"))))
+        reply = self._driver.ask(":SENSE:VOLTAGE:PROTECTION:TRIPPED?")
+        return bool(int(number(reply, f"{self.name} compliance tripped")))
 
     def identity(self) -> str:
         return self._driver.id

@@ -29,8 +29,10 @@ class LockInReading:
 class LockIn(WiredRole, ABC):
     """A lock-in amplifier whose sine output excites the sample through a series resistor."""
 
-    #: smallest sine amplitude the instrument can output (V rms): the safe state
+    #: smallest and largest sine amplitude the instrument can output (V rms);
+    #: the smallest is the safe state
     min_excitation: float = 0.0
+    max_excitation: float = float("inf")
     _excitation_kind = "ac_rms"
 
     def __init__(self, driver, ctx: RoleContext):
@@ -98,6 +100,9 @@ class LockIn(WiredRole, ABC):
     def set_excitation(self, volts: float) -> None:
         """Set the sine amplitude (V rms); the resulting current must be within every
         wired configuration's limit. Nothing is sent if it is not."""
+        if not self.min_excitation <= volts <= self.max_excitation:
+            raise ValueError(f"{self.name}: sine amplitude {volts:g} V rms outside the instrument's range "
+                             f"{self.min_excitation:g} .. {self.max_excitation:g} V rms")
         current = self._current_for(volts)
         for configuration in self.checked_configurations:
             self._safety.check_current(configuration, ac_rms=current)
@@ -174,6 +179,7 @@ class SR830LockIn(LockIn):
     """LockIn over pymeasure's SR830."""
 
     min_excitation = 0.004
+    max_excitation = 5.0
 
     @property
     def excitation(self) -> float:

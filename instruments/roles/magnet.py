@@ -16,6 +16,7 @@ import math
 from abc import ABC, abstractmethod
 
 from cryo_acq.clock import wait_until
+from cryo_acq.safety import LimitError
 
 from .base import RoleContext, number
 
@@ -100,6 +101,15 @@ class Magnet:
         self._safety.check_rate(axis, rate)
         self._controls[axis].set_rate(rate)
 
+    def _limit_rate(self, axis: str) -> None:
+        """Bring the supply's own ramp rate within the station limit before it moves.
+
+        A supply may hold any rate (set from its front panel, or by another program);
+        the limit applies to every ramp, not only to rates passed to this class."""
+        limit = self._safety.limits.field.axes()[axis].rate
+        if self._controls[axis].rate() > limit * (1 + 1e-9):
+            self._controls[axis].set_rate(limit)
+
     def start_ramp(self, rate: float | None = None, **targets: float) -> None:
         """Start ramping the named axes (``x=0.5``) and return at once.
 
@@ -112,7 +122,7 @@ class Magnet:
         self._safety.check_field(targets, self._targets)
         start = self.field()
         if not self._safety.path_within_norm(start, {**start, **targets}):
-            raise ValueError("the axes moving independently could exceed the field-norm limit; "
+            raise LimitError("the axes moving independently could exceed the field-norm limit; "
                              "use ramp_to, which moves shrinking axes first")
         if rate is not None:
             for axis in targets:
@@ -121,6 +131,8 @@ class Magnet:
             control = self._controls[axis]
             if rate is not None:
                 control.set_rate(rate)
+            else:
+                self._limit_rate(axis)
             control.set_target(value)
             self._targets[axis] = value
             control.start()
@@ -166,6 +178,7 @@ class Magnet:
     def zero(self, wait: bool = True) -> None:
         """Ramp every axis to zero (at the present rates)."""
         for axis, control in self._controls.items():
+            self._limit_rate(axis)
             control.to_zero()
             self._targets[axis] = 0.0
         if wait:
@@ -202,7 +215,7 @@ class MercuryIPSAxis(MagnetAxisControl):
         self._g.field_ramp_rate = tesla_per_second
 
     def rate(self) -> float:
-        return self._g.field_ramp_rate
+        return number(self._g.field_ramp_rate, f"ramp rate {self.axis}")
 
     def start(self) -> None:
         if self._g.ramp_status == "CLMP":
@@ -255,7 +268,7 @@ class AMI430Axis(MagnetAxisControl):
         self._d.ramp_rate_field = tesla_per_second
 
     def rate(self) -> float:
-        return float(self._d.ramp_rate_field[0])
+        return number(self._d.ramp_rate_field[0], f"ramp rate {self.axis}")
 
     def start(self) -> None:
         self._d.ramp()

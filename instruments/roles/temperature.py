@@ -13,6 +13,14 @@ from cryo_acq.clock import WaitTimeout
 from .base import RoleContext, number
 
 
+def _numeric(value):
+    """A heater range from the station file: a number (YAML may deliver '1e-3' as text) or a name."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
 class TemperatureController(ABC):
     """A controller reading the sample thermometer and heating to a set-point."""
 
@@ -29,7 +37,7 @@ class TemperatureController(ABC):
         self._safety = ctx.safety
         self.options = dict(ctx.options)
         ranges = self.options.get("heater_ranges")
-        self.heater_ranges = (tuple(sorted((float(k), v) for k, v in ranges.items())) if ranges
+        self.heater_ranges = (tuple(sorted((float(k), _numeric(v)) for k, v in ranges.items())) if ranges
                               else self.default_heater_ranges)
 
     # --- instrument primitives
@@ -148,7 +156,11 @@ class TritonControl(TemperatureController):
 
     def __init__(self, driver, ctx):
         super().__init__(driver, ctx)
-        driver.loop_channel = int(self.options.get("loop_channel", driver.find_loop_channel()))
+        if "loop_channel" in self.options:
+            driver.loop_channel = int(self.options["loop_channel"])
+        elif driver.find_loop_channel() is None:
+            raise ValueError(f"{self.name}: no temperature channel carries the mixing-chamber loop; "
+                             "set options.loop_channel")
         self._loop = driver.loop
 
     def temperature(self) -> float:

@@ -91,6 +91,7 @@ class SR830Model(InstrumentModel):
     # --- readings
     def _output(self) -> complex:
         """Filter output now, clipped at full scale; sets the overload bits."""
+        self.advance()
         full_scale = SR830.SENSITIVITIES[self.sensitivity]
         if abs(self._source(self.clock.now())) > INPUT_MAX:
             self._lias |= LIA_INPUT_OVERLOAD
@@ -179,7 +180,7 @@ class SR830Model(InstrumentModel):
     def auto_gain(self, _) -> None:
         """AGAN: smallest sensitivity above the present magnitude, taking 5 time constants."""
         self.clock.sleep(5 * self.filter.tau)
-        self.lab.advance()
+        self.advance()
         magnitude = abs(self.filter.output)
         self.sensitivity = next((i for i, s in enumerate(SR830.SENSITIVITIES) if s > 1.2 * magnitude), 26)
 

@@ -23,7 +23,7 @@ class TritonModel(InstrumentModel):
         self.action = "NONE"
         self.status = "OK"
         self.loop_p, self.loop_i, self.loop_d = 10.0, 20.0, 0.0
-        self._loop_on = "ON"
+        self._loop_on = "OFF"  # the fridge starts at base with the heater off
         self._range_ma = HEATER_RANGES_MA[0]
         self._ramp_rate = 0.1  # K/min
         self._ramp_on = "OFF"
