@@ -20,8 +20,8 @@ PRESETS: dict[str, DeviceParameters] = {
                           b_k_parallel=1.5, b_k_perpendicular=1.0, channels=CHANNELS_B),
     "C": DeviceParameters("C", tc0=4.70, thickness=10e-9, xi_gl0=7.1e-9, t_bkt=4.50, t_k=3.2,
                           ising_protected=True),
-    "D": DeviceParameters("D", tc0=6.80, thickness=10e-9, xi_gl0=5.7e-9, t_bkt=6.70, co_doped=False,
-                          rrr=9.5, alpha_jump=6.0, channels=CHANNELS_B),
+    "D": DeviceParameters("D", tc0=6.80, thickness=10e-9, xi_gl0=5.7e-9, t_bkt=6.76, co_doped=False,
+                          rrr=9.5, alpha_jump=6.0, depairing_current=2e-3, channels=CHANNELS_B),
     "E": DeviceParameters("E", tc0=6.95, thickness=10e-9, xi_gl0=3.7e-9, t_bkt=6.70, co_doped=False,
                           rrr=10.0),
 }

@@ -69,7 +69,7 @@ class CoNbSe2Sample:
         if configuration == "four_probe":
             return sc.channel_differential_resistance(self.p, current, T, b_par, b_perp)
         if configuration == "mtj":
-            return self.junction.differential_resistance(current, T, **self._junction_args(current, env))
+            return self._junction_differential_resistance(current, env)
         if configuration == "nonlocal":
             return self.nonlocal_resistance(current, env, channel)
         if configuration == "co_amr":
@@ -87,21 +87,33 @@ class CoNbSe2Sample:
         span = max(p.t_k - p.tmr_saturation_t, 1e-9)
         return p.tmr_delta_r * min(1.0, max(0.0, (p.t_k - temperature) / span))
 
-    def _junction_args(self, current, env) -> dict:
+    def _junction_args(self, env) -> dict:
         p = self.p
-        gap = self._gap(env)
-        fm = self.ferromagnetic(env)
-        r_n = p.r_junction
-        if fm and self.co.magnetisation * self.conbse2.magnetisation < 0:
-            # antiparallel -- the switching needs the junction bias inside the gap
-            r_try = r_n + self.tmr_delta_r(env.temperature)
-            if abs(current) * r_try < gap / E:
-                r_n = r_try
-        return dict(gap=gap, gamma=p.dynes_gamma_fraction * p.gap0, l=p.pairing_l, r_normal=r_n,
-                    zbp_height=p.zbp_height if fm else 0.0, zbp_width=p.zbp_width)
+        return dict(gap=self._gap(env), gamma=p.dynes_gamma_fraction * p.gap0, l=p.pairing_l,
+                    r_normal=p.r_junction, zbp_height=p.zbp_height if self.ferromagnetic(env) else 0.0,
+                    zbp_width=p.zbp_width)
+
+    def _junction_scale(self, current, env, args) -> float:
+        """1 + TMR in the antiparallel state, 1 otherwise.
+
+        Spin-dependent tunnelling scales the junction's conductance as a whole:
+        G_AP(V) = G_P(V) / (1 + TMR), TMR = Delta R / R_junction. The two magnets are
+        only bistable while Co-NbSe2 is ferromagnetic and the junction bias stays
+        inside the gap (paper, Fig. 3e)."""
+        if not self.ferromagnetic(env) or self.co.magnetisation * self.conbse2.magnetisation >= 0:
+            return 1.0
+        scale = 1.0 + self.tmr_delta_r(env.temperature) / self.p.r_junction
+        inside_gap = abs(self.junction.voltage(current, env.temperature, **args)) * scale < args["gap"] / E
+        return scale if inside_gap else 1.0
 
     def _junction_voltage(self, current, env) -> float:
-        return self.junction.voltage(current, env.temperature, **self._junction_args(current, env))
+        args = self._junction_args(env)
+        return self._junction_scale(current, env, args) * self.junction.voltage(current, env.temperature, **args)
+
+    def _junction_differential_resistance(self, current, env) -> float:
+        args = self._junction_args(env)
+        scale = self._junction_scale(current, env, args)
+        return scale * self.junction.differential_resistance(current, env.temperature, **args)
 
     # --- Co stripe
     def _amr_resistance(self, env) -> float:

@@ -10,7 +10,6 @@ import pytest
 from cryo_acq.measure import LockInSettings, go_to_temperature, loop_fields, read_resistance, set_bias, setup_lockin
 from cryo_acq.station import Station
 
-from conftest import STATIONS  # noqa: F401  (path setup)
 
 
 @pytest.fixture
@@ -19,7 +18,6 @@ def station(tmp_path):
     made = []
 
     def make(name, **sim):
-        text = Station.from_yaml.__func__  # noqa: B018 - keep linters quiet about unused
         from cryo_acq.station_file import resolve
 
         source = resolve(name).read_text()
@@ -104,6 +102,135 @@ def test_a01_vi_power_law(station):
 def test_device_d_alpha_jumps_abruptly(station):
     st = station("vti-a01", device="D")
     above = _vi_exponent(st, 6.85, np.geomspace(1e-6, 10e-6, 6))
-    below = _vi_exponent(st, 6.72, np.geomspace(0.05e-6, 0.5e-6, 6))
+    below = _vi_exponent(st, 6.74, np.geomspace(0.15e-6, 1.5e-6, 6))  # 0.06 K below Tc0
     assert above == pytest.approx(1.0, abs=0.05)
-    assert below > 5.0
+    assert below == pytest.approx(6.0, abs=0.5)
+
+
+# --------------------------------------------------------------------------- TMR
+JUNCTION = LockInSettings(excitation_current=10e-9, time_constant=0.3)
+
+
+def _tmr_loop(st, temperature, bias, amplitude=0.05, step=0.002):
+    go_to_temperature(st, temperature)
+    m = st.use("mtj")
+    set_bias(m, bias)
+    setup_lockin(m, JUNCTION)
+    st.magnet.ramp_to(x=-amplitude)  # saturate both electrodes along -x
+    up, down = loop_fields(amplitude, step)
+    r_up = np.array([_at(st, m, b) for b in up])
+    r_down = np.array([_at(st, m, b) for b in down])
+    return up, r_up, down, r_down
+
+
+def _at(st, m, b):
+    st.magnet.ramp_to(x=float(b))
+    return read_resistance(m, JUNCTION)
+
+
+def test_a01_tmr_hysteresis_below_tk_inside_the_gap(station):
+    st = station("vti-a01")
+    up, r_up, down, r_down = _tmr_loop(st, 1.5, 0.1e-6)
+    # up and down sweeps differ: a hysteresis loop is really there
+    assert np.max(np.abs(r_up - r_down[::-1])) > 0.05 * np.median(r_up)
+    r_parallel = np.median(r_up[np.abs(up) > 0.035])
+    window_up = (up > 0.010) & (up < 0.023)  # between the Co-NbSe2 (8 mT) and Co (25 mT) switches
+    window_down = (down < -0.010) & (down > -0.023)
+    assert np.all(r_up[window_up] > 1.05 * r_parallel)
+    assert np.all(r_down[window_down] > 1.05 * r_parallel)
+    assert np.all(np.abs(r_up[(up > -0.006) & (up < 0.006)] / r_parallel - 1) < 0.01)  # parallel at zero field
+    delta = np.median(r_up[window_up]) - r_parallel
+    assert delta / r_parallel == pytest.approx(0.10, abs=0.03)
+
+
+@pytest.mark.parametrize("temperature, bias", [(5.0, 0.1e-6), (1.5, 1.9e-6)])
+def test_a01_no_bistability_above_tk_or_outside_the_gap(station, temperature, bias):
+    st = station("vti-a01")
+    up, r_up, down, r_down = _tmr_loop(st, temperature, bias)
+    assert np.max(np.abs(r_up - r_down[::-1])) < 0.005 * np.median(r_up)
+
+
+# --------------------------------------------------------------------------- non-local
+NONLOCAL = LockInSettings(excitation_current=50e-9, time_constant=0.3)
+
+
+def _prepare(st, alignment):
+    """P: saturate along -x. AP: then flip only the detector (12 mT < B < 20 mT). Field back to 0."""
+    st.magnet.ramp_to(x=-0.04)
+    if alignment == "antiparallel":
+        st.magnet.ramp_to(x=0.016)
+    st.magnet.ramp_to(x=0.0)
+
+
+def _hanle(st, channel, alignment, fields, temperature=0.053, bias=0.1e-6):
+    go_to_temperature(st, temperature)
+    m = st.use("nonlocal", channel=channel)
+    set_bias(m, bias)
+    setup_lockin(m, NONLOCAL)
+    _prepare(st, alignment)
+    out = []
+    for b in fields:
+        st.magnet.ramp_to(z=float(b))
+        out.append(read_resistance(m, NONLOCAL))
+    st.magnet.ramp_to(z=0.0)
+    return np.array(out)
+
+
+def _zero_crossing(fields, values):
+    i = np.flatnonzero(np.sign(values[:-1]) != np.sign(values[1:]))[0]
+    return fields[i] - values[i] * (fields[i + 1] - fields[i]) / (values[i + 1] - values[i])
+
+
+def test_b_hanle_sign_change_and_opposite_alignments(station):
+    st = station("dilution-b")
+    fields = np.round(np.arange(0.0, 0.501, 0.025), 3)
+    r_p = _hanle(st, 0.8e-6, "parallel", fields)
+    r_ap = _hanle(st, "L08", "antiparallel", fields)
+    assert r_p[0] > 0 > r_ap[0]  # opposite in sign
+    spin = (r_p - r_ap) / 2  # the precessing spin signal, background removed
+    assert _zero_crossing(fields, spin) == pytest.approx(0.125, rel=0.10)
+    assert spin[-1] < 0 and abs(spin[-1]) < 0.2 * spin[0]  # past the sign change, settling by 0.5 T
+    negative = _hanle(st, "L08", "parallel", -fields)
+    assert negative == pytest.approx(r_p, abs=0.01 * r_p[0])  # symmetric in B_perp
+
+
+def test_b_hanle_flat_above_tc(station):
+    st = station("dilution-b")
+    fields = np.round(np.arange(0.0, 0.501, 0.05), 3)
+    r = _hanle(st, "L08", "parallel", fields, temperature=4.0)
+    assert np.ptp(r) < 0.01 * st.lab.sample.p.nonlocal_delta_r
+
+
+def test_b_long_channel_second_peak_without_sign_change(station):
+    st = station("dilution-b")
+    fields = np.round(np.arange(0.0, 0.701, 0.025), 3)
+    spin = (_hanle(st, "L30", "parallel", fields) - _hanle(st, "L30", "antiparallel", fields)) / 2
+    assert np.all(spin > 0)  # no sign change
+    peaks = [i for i in range(1, len(fields) - 1) if spin[i] > spin[i - 1] and spin[i] > spin[i + 1]]
+    assert len(peaks) == 1 and fields[peaks[0]] == pytest.approx(0.4, abs=0.05)
+
+
+def _switching_amplitude(st, bias, temperature=0.053):
+    go_to_temperature(st, temperature)
+    m = st.use("nonlocal", channel="L08")
+    set_bias(m, bias)
+    setup_lockin(m, NONLOCAL)
+    st.magnet.ramp_to(x=-0.04)
+    r = np.array([_at(st, m, b) for b in np.arange(0.0, 0.0401, 0.002)])
+    return r[np.argmax(np.abs(r - r[0]))] - r[0]  # signed: AP minus P
+
+
+def test_b_nonlocal_switching_only_inside_the_gap(station):
+    st = station("dilution-b")
+    amplitude = {i: _switching_amplitude(st, i * 1e-6) for i in (-4.0, -1.0, 0.0, 0.5, 1.0, 2.5, 4.0)}
+    for current in (-1.0, 0.0, 0.5, 1.0, 2.5):
+        assert abs(amplitude[current]) > 0.05  # ohm: switching inside the gap
+    for current in (-4.0, 4.0):
+        assert abs(amplitude[current]) < 0.005  # outside the gap: none
+    assert np.sign(amplitude[0.5]) != np.sign(amplitude[2.5])  # the sign change at finite I_inj
+
+
+@pytest.mark.parametrize("device, temperature", [("B", 4.0), ("D", 0.053)])
+def test_no_nonlocal_switching_above_tc_or_in_device_d(station, device, temperature):
+    st = station("dilution-b", device=device)
+    assert abs(_switching_amplitude(st, 0.1e-6, temperature)) < 0.005
