@@ -123,9 +123,10 @@ def _tmr_loop(st, temperature, bias, amplitude=0.05, step=0.002):
     return up, r_up, down, r_down
 
 
-def _at(st, m, b):
+def _at(st, m, b, settings=JUNCTION):
+    """Field to B_x = b (T), then dV/dI (ohm)."""
     st.magnet.ramp_to(x=float(b))
-    return read_resistance(m, JUNCTION)
+    return read_resistance(m, settings)
 
 
 def test_a01_tmr_hysteresis_below_tk_inside_the_gap(station):
@@ -234,3 +235,44 @@ def test_b_nonlocal_switching_only_inside_the_gap(station):
 def test_no_nonlocal_switching_above_tc_or_in_device_d(station, device, temperature):
     st = station("dilution-b", device=device)
     assert abs(_switching_amplitude(st, 0.1e-6, temperature)) < 0.005
+
+
+# --------------------------------------------------------------------------- dI/dV and AMR
+def _didv(st, temperature, biases, field_x=0.0):
+    go_to_temperature(st, temperature)
+    m = st.use("mtj")
+    st.magnet.ramp_to(x=field_x)
+    set_bias(m, 0.0)
+    setup_lockin(m, JUNCTION)
+    out = []
+    for current in biases:
+        m.source.set_current(float(current))
+        out.append((m.source.measure_voltage(), 1.0 / read_resistance(m, JUNCTION)))
+    return np.array(out).T  # bias voltage (V), dI/dV (S)
+
+
+def test_a01_zero_bias_peak_only_in_the_ferromagnetic_phase(station):
+    st = station("vti-a01")
+    biases = np.linspace(-0.06e-6, 0.06e-6, 13)
+    for temperature, field_x, zbp in [(1.5, 0.0, True), (5.0, 0.0, False), (1.5, 4.0, False)]:
+        v, g = _didv(st, temperature, biases, field_x)
+        centre = len(biases) // 2
+        assert abs(v[centre]) < 1e-6
+        if zbp:  # a peak at zero bias
+            assert g[centre] > g[centre - 2] and g[centre] > g[centre + 2]
+        else:  # the gap's dip, no peak
+            assert g[centre] < g[centre - 2] and g[centre] < g[centre + 2]
+
+
+def test_co_stripe_amr_is_milliohms_at_the_coercive_field(station):
+    st = station("vti-a01")
+    go_to_temperature(st, 2.0)
+    m = st.use("co_amr")
+    settings = LockInSettings(excitation_current=0.45e-6, time_constant=1.0)
+    setup_lockin(m, settings)
+    st.magnet.ramp_to(x=-0.05)
+    fields = np.arange(0.0, 0.0401, 0.001)
+    r = np.array([_at(st, m, b, settings) for b in fields])
+    dip = fields[np.argmin(r)]
+    assert dip == pytest.approx(0.025, abs=0.002)  # the Co electrode's coercive field
+    assert np.max(r) - np.min(r) == pytest.approx(0.15, rel=0.2)  # ohm: the AMR
