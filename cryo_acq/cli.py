@@ -94,5 +94,146 @@ def _fmt(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
+# --------------------------------------------------------------------------- run
+def _parameter_help(cls) -> str:
+    rows = []
+    for name, parameter in cls().parameter_objects().items():
+        units = getattr(parameter, "units", None)
+        limits = ""
+        if hasattr(parameter, "minimum"):
+            limits = f"[{parameter.minimum:g} .. {parameter.maximum:g}]"
+        elif getattr(parameter, "choices", None):
+            limits = "{" + ", ".join(map(str, parameter.choices)) + "}"
+        rows.append(f"  {name:<18} {parameter.default!s:<10} {units or '':<5} {limits:<18} {parameter.name}")
+    return "Parameters (-p name=value, plain SI numbers):\n\n\b\n" + "\n".join(
+        [f"  {'name':<18} {'default':<10} {'unit':<5} {'limits':<18} meaning"] + rows)
+
+
+def _parse_params(cls, pairs: tuple[str, ...]):
+    procedure = cls()
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r}: expected name=value", param_hint="-p")
+        if name not in procedure._parameters:
+            known = ", ".join(procedure._parameters)
+            raise click.BadParameter(f"unknown parameter {name!r} for {cls.NAME}; known: {known}",
+                                     param_hint="-p")
+        values[name] = value.strip()
+    for name, value in values.items():
+        parameter = procedure._parameters[name]
+        try:
+            procedure.set_parameters({name: value})
+        except ValueError as exc:
+            allowed = (f" (allowed {parameter.minimum:g} .. {parameter.maximum:g} {parameter.units or ''})"
+                       if hasattr(parameter, "minimum") else "")
+            raise click.BadParameter(f"{name}={value}: {exc}{allowed}", param_hint="-p") from None
+    return procedure
+
+
+class _ProcedureGroup(click.Group):
+    """``cryo-acq run NAME``: one subcommand per procedure, built from its parameters."""
+
+    def list_commands(self, ctx):
+        import procedures
+
+        return sorted(procedures.PROCEDURES)
+
+    def get_command(self, ctx, name):
+        import procedures
+
+        try:
+            cls = procedures.get(name)
+        except KeyError:
+            return None
+
+        @click.command(name=name, help=(cls.__module__ and (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "")),
+                       epilog=_parameter_help(cls))
+        @click.option("--station", "station_ref", required=True, help="Station file or shipped station name.")
+        @click.option("--sim", is_flag=True, help="Run against the simulated lab.")
+        @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a parameter.")
+        @click.option("--out", "out", default="runs", show_default=True, type=click.Path(file_okay=False),
+                      help="Folder for the run file.")
+        def command(station_ref, sim, params, out):
+            _run(cls, station_ref, sim, params, out)
+
+        return command
+
+
+@main.group(cls=_ProcedureGroup)
+def run() -> None:
+    """Run a measurement: cryo-acq run PROCEDURE --station NAME|FILE [--sim] [-p name=value ...]."""
+
+
+def _run(cls, station_ref, sim, params, out) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .runner import Runner
+    from .sweeps import PlanError
+
+    procedure = _parse_params(cls, params)
+    try:
+        procedure.plan()
+    except PlanError as exc:
+        raise click.BadParameter(str(exc), param_hint="-p") from None
+    try:
+        config, path, _ = station_file.load(station_ref)
+    except StationFileError as exc:
+        click.echo(f"invalid {exc}", err=True)
+        sys.exit(2)
+    station = Station(config, path, path.read_text(encoding="utf-8"), sim=sim)
+    try:
+        try:
+            procedure.check(station, procedure.plan())  # refused here: nothing moved, nothing written
+        except ValueError as exc:
+            click.echo(f"refused: {exc}", err=True)
+            sys.exit(2)
+        columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeElapsedColumn(), TimeRemainingColumn()]
+        with Progress(*columns, console=console, transient=False) as bar:
+            task = bar.add_task(cls.NAME, total=None)
+
+            def on_progress(p):
+                bar.update(task, total=p.total, completed=p.done,
+                           description=f"{cls.NAME}  lab {p.station_time / 3600:.2f} h")
+
+            runner = Runner(station, procedure, folder=out, on_progress=on_progress)
+            try:
+                run_path = runner.run()
+            except ValueError as exc:  # refused before anything moved
+                click.echo(f"refused: {exc}", err=True)
+                sys.exit(2)
+    finally:
+        station.close()
+    console.print(f"{runner.status}{': ' + runner.reason if runner.reason else ''}")
+    click.echo(str(run_path))
+    if runner.status != "finished":
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- export
+@main.command()
+@click.argument("run_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--csv", "as_csv", is_flag=True, required=True, help="Write CSV (one header row with units).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Output file (default: beside the run).")
+def export(run_file, as_csv, out) -> None:
+    """Export a run file's data."""
+    import csv
+    import pathlib
+
+    from .storage import load_run
+
+    run_ = load_run(run_file)
+    out = pathlib.Path(out) if out else pathlib.Path(run_file).with_suffix(".csv")
+    columns = list(run_.data)
+    with open(out, "x", newline="", encoding="utf-8") as fh:  # never overwrite
+        writer = csv.writer(fh)
+        writer.writerow([f"{c} ({run_.units[c]})" if run_.units.get(c) else c for c in columns])
+        for row in zip(*(run_.data[c] for c in columns)):
+            writer.writerow([f"{v:.10g}" for v in row])
+    click.echo(str(out))
+
+
 if __name__ == "__main__":
     main()

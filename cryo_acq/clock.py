@@ -11,8 +11,35 @@ All times are in seconds.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable, Protocol
+
+
+class StopRequested(Exception):
+    """A stop was asked for (abort, Ctrl-C, a failing guard): every wait ends at once."""
+
+
+class Stoppable:
+    """A stop flag every wait checks; ``request_stop`` ends the wait in progress."""
+
+    def __init__(self):
+        self.stop_event = threading.Event()
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    def clear_stop(self) -> None:
+        self.stop_event.clear()
+
+    def check_stop(self) -> None:
+        if self.stop_event.is_set():
+            raise StopRequested("stop requested")
+
+    def _wall_sleep(self, wall_seconds: float) -> None:
+        """Sleep in wall time, waking as soon as a stop is requested."""
+        if self.stop_event.wait(max(0.0, wall_seconds)):
+            raise StopRequested("stop requested")
 
 
 class Clock(Protocol):
@@ -22,24 +49,30 @@ class Clock(Protocol):
         """Station time in seconds (monotonic)."""
 
     def sleep(self, seconds: float) -> None:
-        """Let ``seconds`` of station time pass."""
+        """Let ``seconds`` of station time pass; raise StopRequested if a stop is asked for."""
+
+    def request_stop(self) -> None:
+        """End the wait in progress and every later one (until ``clear_stop``)."""
+
+    def clear_stop(self) -> None: ...
 
 
-class WallClock:
+class WallClock(Stoppable):
     """Real time, for real instruments."""
 
     def now(self) -> float:
         return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
+        self.check_stop()
         if seconds > 0:
-            time.sleep(seconds)
+            self._wall_sleep(seconds)
 
     def __repr__(self) -> str:
         return "WallClock()"
 
 
-class VirtualClock:
+class VirtualClock(Stoppable):
     """Simulated time.
 
     ``time_scale=None`` (the default) is pure virtual time: ``now`` only moves
@@ -52,6 +85,7 @@ class VirtualClock:
     def __init__(self, start: float = 0.0, time_scale: float | None = None):
         if time_scale is not None and time_scale <= 0:
             raise ValueError(f"time_scale must be positive or None, got {time_scale!r}")
+        super().__init__()
         self.time_scale = time_scale
         self._t = float(start)
         self._wall0 = time.monotonic()
@@ -62,12 +96,13 @@ class VirtualClock:
         return self._t + (time.monotonic() - self._wall0) * self.time_scale
 
     def sleep(self, seconds: float) -> None:
+        self.check_stop()
         if seconds <= 0:
             return
         if self.time_scale is None:
             self._t += seconds
         else:
-            time.sleep(seconds / self.time_scale)
+            self._wall_sleep(seconds / self.time_scale)
 
     def __repr__(self) -> str:
         scale = "virtual" if self.time_scale is None else f"x{self.time_scale:g}"

@@ -1,0 +1,134 @@
+"""The runner: executes a procedure's plan on a station into a run file.
+
+It is the one execution engine, for the command line and the GUI alike:
+
+1. the procedure checks its parameters and its whole plan against the station's
+   limits, sending nothing (bad input never touches an instrument);
+2. the run file is created with everything known up front;
+3. each pending point is measured and appended (flushed) as soon as it is read;
+   a transient instrument fault is retried a bounded number of times and logged
+   in the file; a persistent one fails the run;
+4. on every exit path (finished, abort, Ctrl-C / SIGTERM, error, lost
+   instrument) the station goes to its safe state and the file gets its status.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+from pyvisa.errors import VisaIOError
+
+from instruments.roles.base import InstrumentReplyError
+
+from .clock import StopRequested
+from .storage import RunFile, new_run_path
+
+log = logging.getLogger(__name__)
+
+#: faults worth another try: a read that timed out or came back garbled
+TRANSIENT = (VisaIOError, InstrumentReplyError, TimeoutError)
+
+
+@dataclass
+class Progress:
+    done: int  #: points measured (this run and earlier ones)
+    total: int
+    station_time: float  #: s since the run started
+    row: dict | None = None  #: the reading just taken
+
+
+class Runner:
+    """Runs ``procedure`` on ``station`` into a new run file in ``folder``."""
+
+    def __init__(self, station, procedure, folder=".", path=None, retries: int = 3,
+                 on_progress: Callable[[Progress], None] | None = None):
+        self.station = station
+        self.procedure = procedure
+        self.folder = folder
+        self.path = path  # chosen when the run starts (nothing is created for refused input)
+        self.retries = retries
+        self.on_progress = on_progress
+        self.status = "running"
+        self.reason = ""
+
+    def stop(self) -> None:
+        """Ask the run to stop: the wait in progress ends, then the safe state."""
+        self.station.clock.request_stop()
+
+    def run(self):
+        """Execute; returns the run file's path. Raises only for refused input
+        (before anything moved) -- a failure during the run is recorded in the file."""
+        procedure, station = self.procedure, self.station
+        plan = procedure.plan()
+        procedure.check(station, plan)  # refuses bad input; sends nothing
+        if self.path is None:
+            self.path = new_run_path(self.folder, procedure.NAME)
+        run = RunFile.create(self.path, procedure=procedure.NAME, parameters=procedure.parameter_record(),
+                             units=procedure.units(), plan=plan, station_text=station.text,
+                             snapshot=station.snapshot())
+        clock = station.clock
+        clock.clear_stop()
+        restore = self._install_signal_handlers()
+        t0 = clock.now()
+        try:
+            procedure.prepare(station)
+            done = int(run.done.sum())
+            for point in plan.pending(run.done):
+                clock.check_stop()
+                row = self._measure(run, point)
+                row.setdefault("time", clock.now())
+                run.append(row, point)
+                done += 1
+                if self.on_progress:
+                    self.on_progress(Progress(done, len(plan), clock.now() - t0, row))
+            self.status = "finished"
+        except (StopRequested, KeyboardInterrupt) as exc:
+            self.status, self.reason = "aborted", self.reason or str(exc) or "stop requested"
+            run.log(clock.now(), "abort", self.reason)
+        except Exception as exc:  # noqa: BLE001 - recorded in the file, then the safe state
+            self.status, self.reason = "failed", f"{type(exc).__name__}: {exc}"
+            run.log(clock.now(), "error", traceback.format_exc(limit=8)[-1000:])
+            log.error("run failed: %s", self.reason)
+        finally:
+            restore()
+            clock.clear_stop()
+            problems = station.safe_state()
+            for problem in problems:
+                run.log(clock.now(), "safe-state", problem)
+            run.close(self.status, self.reason, snapshot_end=station.snapshot(),
+                      meta={"station_seconds": clock.now() - t0})
+        return self.path
+
+    def _measure(self, run: RunFile, point) -> dict:
+        """One point, retrying transient faults (each retry logged)."""
+        for attempt in range(self.retries + 1):
+            try:
+                return self.procedure.measure(self.station, point)
+            except TRANSIENT as exc:
+                message = f"point {point.index}: {type(exc).__name__}: {exc}"
+                if attempt == self.retries:
+                    raise RuntimeError(f"instrument fault persisted after {self.retries} retries ({message})") from exc
+                run.log(self.station.clock.now(), "retry", message)
+                log.warning("retrying %s", message)
+        raise AssertionError("unreachable")
+
+    def _install_signal_handlers(self) -> Callable[[], None]:
+        """Ctrl-C and SIGTERM request a stop (then the safe state); restored afterwards."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {}
+
+        def handler(signum, frame):
+            if self.station.clock.stop_event.is_set():  # asked twice: do not wait for the next wait
+                raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+            self.reason = f"stopped by {signal.Signals(signum).name}"
+            self.stop()  # the wait in progress ends; then the safe state
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+        return lambda: [signal.signal(sig, h) for sig, h in previous.items()]

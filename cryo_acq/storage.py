@@ -1,0 +1,241 @@
+"""Run files: one HDF5 file per run, written so that it survives anything.
+
+Everything known at the start (plan, done mask, parameters, units, the station
+file, the instrument snapshot, software versions) is written before the first
+point; then the file switches to HDF5's single-writer/multiple-reader mode, in
+which the file on disk is consistent after every flush. Each point is appended
+and flushed as it is measured. A process killed at any moment leaves a file that
+opens (:func:`load_run`), holds every point flushed before, and whose status
+still says ``running``: it did not finish.
+
+Layout (documented in ``docs/run-files.md``)::
+
+    /                    attrs: format, format_version, procedure, started (ISO time), parameters (JSON), units (JSON),
+                                columns (JSON), software (JSON)
+    /plan                attrs: plan (JSON: mode, shape, axes with values and units)
+    /plan/order          (n, ndim) int   grid index of every planned point, in order
+    /done                (n,) bool       point measured?
+    /data/<column>       (rows,) float64 one row per reading, appended and flushed
+    /data/plan_index     (rows,) int64   which planned point a row measures
+    /grid/<column>       outer x inner   2-D plans only: each point's value at its place (NaN until measured)
+    /station/file        the station file text       /station/snapshot_start  JSON
+    /station/snapshot_end, /finished_meta            JSON bytes, written at the end
+    /status, /reason     running | finished | aborted | failed, and why
+    /log/time, /log/kind, /log/message               interruption log (station s, word, text)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import pathlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .sweeps import Point
+
+FORMAT = "cryo_acq run"
+FORMAT_VERSION = 1
+STATUSES = ("running", "finished", "aborted", "failed")
+_TEXT = h5py.string_dtype("utf-8")
+
+
+def _now() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def software_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("cryo-acq", "pymeasure", "pyvisa", "pyvisa-sim", "numpy", "h5py", "scipy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def new_run_path(folder: str | pathlib.Path, procedure: str) -> pathlib.Path:
+    """A fresh file name in ``folder`` (created if needed); never an existing file."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 10_000):
+        path = folder / f"{procedure}-{stamp}-{n:03d}.h5"
+        if not path.exists():
+            return path
+    raise FileExistsError(f"no free run file name in {folder}")
+
+
+def _grow(ds, value) -> None:
+    n = ds.shape[0]
+    ds.resize((n + 1, *ds.shape[1:]))
+    ds[n] = value
+
+
+def _appendable(group, name, dtype, shape=()):
+    return group.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=dtype,
+                                chunks=(256, *shape))
+
+
+class RunFile:
+    """The writer side of a run file."""
+
+    def __init__(self, path: pathlib.Path, h5: h5py.File, columns: list[str], plan):
+        self.path = path
+        self._f = h5
+        self.columns = list(columns)
+        self.plan = plan
+        self._data = {c: h5["data"][c] for c in columns}
+        self._index = h5["data"]["plan_index"]
+        self._done = h5["done"]
+        self._grid = {c: h5["grid"][c] for c in columns} if "grid" in h5 else {}
+        self.rows = 0
+
+    @classmethod
+    def create(cls, path: str | pathlib.Path, *, procedure: str, parameters: dict[str, Any],
+               units: dict[str, str], plan, station_text: str = "", snapshot: dict | None = None,
+               done: np.ndarray | None = None) -> "RunFile":
+        """Create the file (refusing to overwrite one) with everything known up front."""
+        path = pathlib.Path(path)
+        f = h5py.File(path, "w-", libver="latest")
+        try:
+            columns = list(units)
+            f.attrs.update(format=FORMAT, format_version=FORMAT_VERSION, procedure=procedure, started=_now(),
+                           parameters=json.dumps(parameters, default=float), units=json.dumps(units),
+                           columns=json.dumps(columns), software=json.dumps(software_versions()))
+            g = f.create_group("plan")
+            g.attrs["plan"] = json.dumps(plan.describe())
+            g.create_dataset("order", data=np.array([p.grid for p in plan.points], dtype=np.int64))
+            f.create_dataset("done", data=np.zeros(len(plan), bool) if done is None else done.astype(bool))
+            data = f.create_group("data")
+            for c in columns:
+                _appendable(data, c, "f8")
+            _appendable(data, "plan_index", "i8")
+            if len(plan.shape) == 2:
+                grid = f.create_group("grid")
+                for c in columns:
+                    grid.create_dataset(c, data=np.full(plan.shape, np.nan))
+            st = f.create_group("station")
+            st.create_dataset("file", data=station_text, dtype=_TEXT)
+            st.create_dataset("snapshot_start", data=json.dumps(snapshot or {}, default=str), dtype=_TEXT)
+            _appendable(st, "snapshot_end", "u1")
+            _appendable(f, "finished_meta", "u1")
+            f.create_dataset("status", data=np.bytes_("running"), dtype="S16")
+            f.create_dataset("reason", data=np.bytes_(""), dtype="S4096")
+            log = f.create_group("log")
+            _appendable(log, "time", "f8")
+            _appendable(log, "kind", "S32")
+            _appendable(log, "message", "S1024")
+            f.swmr_mode = True
+        except Exception:
+            f.close()
+            path.unlink(missing_ok=True)
+            raise
+        return cls(path, f, columns, plan)
+
+    def append(self, row: dict[str, float], point: Point | None) -> None:
+        """Write one reading (missing columns: NaN), mark its point done, flush."""
+        unknown = set(row) - set(self.columns)
+        if unknown:
+            raise KeyError(f"columns {sorted(unknown)} are not in this run file ({self.columns})")
+        for c in self.columns:
+            value = float(row.get(c, np.nan))
+            _grow(self._data[c], value)
+            if point is not None and self._grid:
+                self._grid[c][point.grid] = value
+        _grow(self._index, -1 if point is None else point.index)
+        if point is not None:
+            self._done[point.index] = True
+        self.rows += 1
+        self._f.flush()
+
+    def log(self, time: float, kind: str, message: str) -> None:
+        """Record an interruption (retry, pause, fault, abort) with its station time."""
+        log = self._f["log"]
+        _grow(log["time"], time)
+        _grow(log["kind"], np.bytes_(kind[:32]))
+        _grow(log["message"], np.bytes_(message.encode("utf-8")[:1024]))
+        self._f.flush()
+
+    def close(self, status: str, reason: str = "", snapshot_end: dict | None = None,
+              meta: dict | None = None) -> None:
+        if status not in STATUSES[1:]:
+            raise ValueError(f"final status must be one of {STATUSES[1:]}, not {status!r}")
+        try:
+            end = json.dumps(snapshot_end or {}, default=str).encode()
+            ds = self._f["station"]["snapshot_end"]
+            ds.resize((len(end),))
+            ds[:] = np.frombuffer(end, dtype="u1")
+            meta_bytes = json.dumps({"finished": _now(), "rows": self.rows, **(meta or {})}, default=str).encode()
+            ds = self._f["finished_meta"]
+            ds.resize((len(meta_bytes),))
+            ds[:] = np.frombuffer(meta_bytes, dtype="u1")
+            self._f["reason"][()] = np.bytes_(reason.encode("utf-8")[:4096])
+            self._f["status"][()] = np.bytes_(status)
+            self._f.flush()
+        finally:
+            self._f.close()
+
+    @property
+    def done(self) -> np.ndarray:
+        return self._done[()]
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass
+class Run:
+    """A run file as read back: ``data`` (column -> array), ``metadata`` (dict), ``status``."""
+
+    path: pathlib.Path
+    data: dict[str, np.ndarray]
+    metadata: dict[str, Any]
+    status: str  #: finished | aborted | failed | interrupted (the writer died: status was never written)
+    reason: str
+    plan: dict[str, Any]
+    done: np.ndarray
+    plan_index: np.ndarray
+    grid: dict[str, np.ndarray] = field(default_factory=dict)
+    log: list[tuple[float, str, str]] = field(default_factory=list)
+    station_file: str = ""
+
+    @property
+    def units(self) -> dict[str, str]:
+        return self.metadata["units"]
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "finished"
+
+
+def _json_bytes(ds) -> dict:
+    raw = bytes(ds[()]) if ds.shape[0] else b""
+    return json.loads(raw) if raw else {}
+
+
+def load_run(path: str | pathlib.Path) -> Run:
+    """Read a run file, finished or not (a file whose writer died opens too)."""
+    path = pathlib.Path(path)
+    with h5py.File(path, "r", swmr=True) as f:
+        if f.attrs.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a cryo_acq run file")
+        metadata = {k: (json.loads(v) if k in ("parameters", "units", "columns", "software") else v)
+                    for k, v in f.attrs.items()}
+        metadata["snapshot_start"] = json.loads(f["station"]["snapshot_start"][()])
+        metadata["snapshot_end"] = _json_bytes(f["station"]["snapshot_end"])
+        metadata.update(_json_bytes(f["finished_meta"]))
+        status = f["status"][()].decode()
+        if status == "running":
+            status = "interrupted"
+        data = {c: f["data"][c][()] for c in metadata["columns"]}
+        grid = {c: f["grid"][c][()] for c in f["grid"]} if "grid" in f else {}
+        log = list(zip(f["log"]["time"][()].tolist(), (k.decode() for k in f["log"]["kind"][()]),
+                       (m.decode("utf-8", "replace") for m in f["log"]["message"][()])))
+        return Run(path=path, data=data, metadata=metadata, status=status, reason=f["reason"][()].decode(),
+                   plan=json.loads(f["plan"].attrs["plan"]), done=f["done"][()],
+                   plan_index=f["data"]["plan_index"][()], grid=grid, log=log,
+                   station_file=f["station"]["file"][()].decode())

@@ -1,0 +1,149 @@
+"""Sweep plans: what a run will measure, decided before anything moves.
+
+A plan is an ordered list of points over one or two axes. Each point has its
+grid index, its set-points (SI units) and, for loops, the sweep direction. The
+same plan drives the progress bar and ETA, the run file's shape (its done mask
+and 2-D grids) and resume (the first point not yet done).
+
+Stepped plans set each point, settle and read. A continuous plan moves its axis
+at a rate and reads on the way; its "points" are the readings it intends to take,
+and each reading records the measured value of the moving axis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class PlanError(ValueError):
+    """A sweep that cannot be built as asked (caught before anything moves)."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str  #: canonical column name, e.g. "field", "temperature", "injection_current"
+    unit: str  #: SI unit, e.g. "T"
+    values: np.ndarray  #: set-points in the order the axis visits them (one pass)
+
+
+def _finite(what: str, *values: float) -> None:
+    for v in values:
+        if not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v):
+            raise PlanError(f"{what}: {v!r} is not a finite number")
+
+
+def span(start: float, stop: float, step: float, what: str = "sweep") -> np.ndarray:
+    """Values from ``start`` to ``stop`` inclusive in steps of ``step`` (any direction).
+
+    The step's sign must point from start to stop; its size must divide the span
+    (to 1e-6 of a step), so the end point is really measured."""
+    _finite(what, start, stop, step)
+    if step == 0:
+        raise PlanError(f"{what}: step is zero")
+    if start == stop:
+        return np.array([float(start)])
+    if (stop - start) * step < 0:
+        raise PlanError(f"{what}: step {step:g} points away from {stop:g} (start {start:g}); "
+                        f"use {-step:g}")
+    count = (stop - start) / step
+    n = round(count)
+    if abs(count - n) > 1e-6:
+        raise PlanError(f"{what}: step {step:g} does not divide {start:g} .. {stop:g} "
+                        f"({count:.4g} steps)")
+    return np.linspace(start, stop, n + 1)
+
+
+def loop(amplitude: float, step: float, what: str = "loop") -> tuple[np.ndarray, np.ndarray]:
+    """A hysteresis loop: up from -amplitude to +amplitude, then down again.
+
+    Returns (values, direction) with direction +1 on the up branch, -1 down."""
+    _finite(what, amplitude, step)
+    if amplitude <= 0:
+        raise PlanError(f"{what}: amplitude must be positive, got {amplitude:g}")
+    if step <= 0:
+        raise PlanError(f"{what}: step must be positive, got {step:g}")
+    up = span(-amplitude, amplitude, step, what)
+    down = up[::-1]
+    return np.concatenate([up, down]), np.concatenate([np.ones(up.size), -np.ones(down.size)])
+
+
+@dataclass(frozen=True)
+class Point:
+    index: int  #: position in the plan (0-based)
+    grid: tuple[int, ...]  #: index along each axis
+    setpoints: dict[str, float]  #: axis name -> set-point (SI)
+    direction: int = 0  #: +1 up, -1 down (loops), 0 otherwise
+
+
+@dataclass
+class Plan:
+    """An ordered set of points over 1 or 2 axes.
+
+    ``outer`` varies slowest. ``snake`` reverses the inner axis on every other
+    outer step (a 2-D map that never jumps back). ``directions`` gives the loop
+    direction of each inner value (for loops along the inner axis).
+    """
+
+    inner: Axis
+    outer: Axis | None = None
+    snake: bool = False
+    directions: np.ndarray | None = None
+    mode: str = "stepped"  #: "stepped" or "continuous"
+    rate: float | None = None  #: continuous: axis rate in its unit per second
+    points: list[Point] = field(init=False)
+
+    def __post_init__(self):
+        if self.mode not in ("stepped", "continuous"):
+            raise PlanError(f"mode must be 'stepped' or 'continuous', not {self.mode!r}")
+        if self.mode == "continuous" and not (self.rate and self.rate > 0):
+            raise PlanError("a continuous sweep needs a positive rate")
+        for axis in (self.inner, self.outer):
+            if axis is not None and not np.all(np.isfinite(axis.values)):
+                raise PlanError(f"{axis.name}: set-points must be finite numbers")
+        self.points = list(self._generate())
+
+    def _generate(self):
+        inner = self.inner.values
+        outer_values = self.outer.values if self.outer is not None else [None]
+        index = 0
+        for i, o in enumerate(outer_values):
+            order = range(inner.size)
+            if self.snake and i % 2 == 1:
+                order = reversed(order)
+            for j in order:
+                setpoints = {self.inner.name: float(inner[j])}
+                grid = (j,)
+                if o is not None:
+                    setpoints = {self.outer.name: float(o), **setpoints}
+                    grid = (i, j)
+                direction = int(self.directions[j]) if self.directions is not None else 0
+                if self.snake and i % 2 == 1 and direction:
+                    direction = -direction
+                yield Point(index, grid, setpoints, direction)
+                index += 1
+
+    # --- shape
+    @property
+    def axes(self) -> list[Axis]:
+        return [a for a in (self.outer, self.inner) if a is not None]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(a.values.size for a in self.axes)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def pending(self, done: np.ndarray | None = None):
+        """Points not yet measured, in order."""
+        for p in self.points:
+            if done is None or not done[p.index]:
+                yield p
+
+    def describe(self) -> dict:
+        """JSON-able description (stored in the run file)."""
+        return {"mode": self.mode, "rate": self.rate, "snake": self.snake, "shape": list(self.shape),
+                "axes": [{"name": a.name, "unit": a.unit, "values": a.values.tolist()} for a in self.axes]}
