@@ -84,3 +84,17 @@ def loop_fields(amplitude: float, step: float) -> tuple[np.ndarray, np.ndarray]:
     n = int(round(2 * amplitude / step)) + 1
     up = np.linspace(-amplitude, amplitude, n)
     return up, up[::-1].copy()
+
+
+def wait_until_passes(station: Station, read, target: float, direction: int, poll: float,
+                      timeout: float, what: str = "value") -> float:
+    """Continuous sweeps: wait (station clock) until ``read()`` has reached ``target`` moving
+    in ``direction`` (+1 rising, -1 falling); returns the value read then."""
+    start = station.clock.now()
+    while True:
+        value = read()
+        if (value - target) * direction >= 0:
+            return value
+        if station.clock.now() - start > timeout:
+            raise TimeoutError(f"{what} did not reach {target:g} within {timeout:g} s (at {value:g})")
+        station.clock.sleep(poll)

@@ -76,7 +76,7 @@ class Runner:
         restore = self._install_signal_handlers()
         t0 = clock.now()
         try:
-            procedure.prepare(station)
+            self._retrying(run, "prepare", lambda: procedure.prepare(station))
             done = int(run.done.sum())
             for point in plan.pending(run.done):
                 clock.check_stop()
@@ -105,12 +105,16 @@ class Runner:
         return self.path
 
     def _measure(self, run: RunFile, point) -> dict:
-        """One point, retrying transient faults (each retry logged)."""
+        return self._retrying(run, f"point {point.index}", lambda: self.procedure.measure(self.station, point))
+
+    def _retrying(self, run: RunFile, what: str, step: Callable[[], object]):
+        """Run an idempotent step (set-points, settle, read), retrying transient
+        instrument faults a bounded number of times; every retry is logged."""
         for attempt in range(self.retries + 1):
             try:
-                return self.procedure.measure(self.station, point)
+                return step()
             except TRANSIENT as exc:
-                message = f"point {point.index}: {type(exc).__name__}: {exc}"
+                message = f"{what}: {type(exc).__name__}: {exc}"
                 if attempt == self.retries:
                     raise RuntimeError(f"instrument fault persisted after {self.retries} retries ({message})") from exc
                 run.log(self.station.clock.now(), "retry", message)

@@ -97,6 +97,15 @@ def fig_rt(out):
     ax.set_xlim(1.3, 8.1)
     ax.set_ylim(-0.5, None)
     ax.legend(loc="center right")
+    zoom = ax.inset_axes([0.07, 0.52, 0.36, 0.38])
+    for (b, r), c in zip(curves.items(), colours):
+        zoom.plot(temps, r, "o-", ms=2, lw=0.8, color=c)
+    zoom.set_xlim(6.0, 6.8)
+    zoom.set_ylim(-0.5, 21)
+    zoom.set_title("transition (zoom)", fontsize=7.5, pad=2)
+    zoom.set_xlabel("T (K)", fontsize=7, labelpad=1)
+    zoom.set_ylabel("R (Ω)", fontsize=7, labelpad=1)
+    zoom.tick_params(labelsize=6.5)
     return _save(fig, out, "a01_rt.png")
 
 
@@ -127,7 +136,7 @@ def fig_vi(out):
     # alpha two ways: over the lowest decade of current, and the steepest one-decade window
     alpha_low = {T: _slopes(currents, v)[0] for T, v in data.items()}
     alpha_max = {T: _slopes(currents, v).max() for T, v in data.items()}
-    fig, ax = plt.subplots(figsize=SIZE)
+    fig, (ax, ax_alpha) = plt.subplots(1, 2, figsize=(10.0, 4.0), gridspec_kw={"width_ratios": [1.55, 1]})
     colours = plt.cm.coolwarm(np.linspace(1, 0, len(shown)))
     for T, c in zip(shown, colours):
         ax.loglog(currents * 1e6, data[T], "o-", ms=2, lw=1, color=c, label=f"{T:g} K")
@@ -136,20 +145,24 @@ def fig_vi(out):
     ax.loglog(i_ref, v_ref, "k--", lw=1.5, label="V ∝ I³ (α = 3)")
     ax.set_xlabel("DC current I (µA)")
     ax.set_ylabel("four-probe voltage V (V)  [Keithley]")
-    ax.set_title("Device A01: V-I (Keithley DC), B = 0\nV ∝ I^α: α = 1 above Tc, α ≈ 3 at 6.3 K (BKT), rising on cooling")
+    ax.set_title("(a) V-I at B = 0")
     ax.set_ylim(1e-13, 5e-3)
     ax.set_xlim(0.02, 150)
     ax.legend(fontsize=7, ncol=2, loc="lower right")
-    inset = ax.inset_axes([0.09, 0.62, 0.34, 0.33])
     ts = np.array(list(data))
-    inset.plot(ts, [alpha_max[T] for T in ts], "o-", ms=2.5, lw=1, color="k", label="steepest decade")
-    inset.plot(ts, [alpha_low[T] for T in ts], "s-", ms=2, lw=0.8, color="C1", label="lowest decade")
-    inset.axhline(3.0, color="grey", ls="--", lw=0.8)
-    inset.set_xlabel("T (K)", fontsize=7, labelpad=1)
-    inset.set_ylabel("α", fontsize=7, labelpad=1)
-    inset.tick_params(labelsize=6.5)
-    inset.legend(fontsize=6, loc="upper right", handlelength=1.5)
-    inset.set_facecolor("white")
+    ax_alpha.plot(ts, [alpha_max[T] for T in ts], "o-", ms=3, lw=1, color="k",
+                  label="steepest one-decade fit")
+    ax_alpha.plot(ts, [alpha_low[T] for T in ts], "s-", ms=3, lw=1, color="C1",
+                  label="fit over 0.03-0.3 µA")
+    ax_alpha.axhline(3.0, color="grey", ls="--", lw=1)
+    ax_alpha.axvline(6.3, color="grey", ls=":", lw=1)
+    ax_alpha.set_xlabel("temperature T (K)")
+    ax_alpha.set_ylabel("exponent α of V ∝ I^α")
+    ax_alpha.set_title("(b) α(T) from the curves in (a)")
+    ax_alpha.legend(loc="upper right")
+    fig.suptitle("Device A01: V-I (Keithley DC current and voltage): α = 1 above Tc, "
+                 "α ≈ 3 at 6.3 K (BKT), rising on cooling", fontsize=10)
+    fig.tight_layout()
     return _save(fig, out, "a01_vi.png")
 
 
@@ -304,7 +317,7 @@ def _hanle(st, channel, alignment, fields, temperature, bias):
 
 def fig_hanle(out):
     """(7) B Hanle for L = 0.6, 0.8, 3.0 um, parallel and antiparallel, 53 mK, I_inj = 0.1 uA."""
-    fields = np.round(np.arange(-0.6, 0.6001, 0.02), 3)
+    fields = np.round(np.arange(-0.6, 0.6001, 0.01), 3)
     channels = (("L06", "L = 0.6 µm"), ("L08", "L = 0.8 µm"), ("L30", "L = 3.0 µm (vortex model, eq. 4)"))
     data = {}
     with Station.from_yaml("dilution-b", sim=True) as st:
@@ -313,8 +326,8 @@ def fig_hanle(out):
                 data[name, alignment] = _hanle(st, name, alignment, fields, 0.053, 0.1e-6)
     fig, axes = plt.subplots(1, 3, figsize=(11.0, 4.0), sharey=True)
     for ax, (name, label) in zip(axes, channels):
-        ax.plot(fields, data[name, "parallel"], "o-", ms=2.5, lw=0.8, color="C3", label="parallel")
-        ax.plot(fields, data[name, "antiparallel"], "s-", ms=2.5, lw=0.8, color="C0", label="antiparallel")
+        ax.plot(fields, data[name, "parallel"], "o-", ms=2, lw=0.8, color="C3", label="parallel")
+        ax.plot(fields, data[name, "antiparallel"], "s-", ms=2, lw=0.8, color="C0", label="antiparallel")
         ax.axhline(0.0, color="k", lw=0.6)
         ax.set_title(label)
         ax.set_xlabel("out-of-plane field $B_\\perp$ (T)")
@@ -328,15 +341,15 @@ def fig_hanle(out):
 
 def fig_hanle_4k(out):
     """(8) B Hanle at 4.0 K (above Tc0): flat. 53 mK for comparison."""
-    fields = np.round(np.arange(-0.6, 0.6001, 0.04), 3)
+    fields = np.round(np.arange(-0.6, 0.6001, 0.02), 3)
     with Station.from_yaml("dilution-b", sim=True) as st:
         cold = _hanle(st, "L08", "parallel", fields, 0.053, 0.05e-6)
         warm_p = _hanle(st, "L08", "parallel", fields, 4.0, 0.05e-6)
         warm_ap = _hanle(st, "L08", "antiparallel", fields, 4.0, 0.05e-6)
     fig, ax = plt.subplots(figsize=SIZE)
     ax.plot(fields, cold, "--", lw=1, color="grey", label="53 mK, parallel (for comparison)")
-    ax.plot(fields, warm_p, "o-", ms=3, lw=0.8, color="C3", label="4.0 K, 'parallel' preparation")
-    ax.plot(fields, warm_ap, "s-", ms=3, lw=0.8, color="C0", label="4.0 K, 'antiparallel' preparation")
+    ax.plot(fields, warm_p, "o-", ms=2.5, lw=0.8, color="C3", label="4.0 K, 'parallel' preparation")
+    ax.plot(fields, warm_ap, "s-", ms=2.5, lw=0.8, color="C0", label="4.0 K, 'antiparallel' preparation")
     ax.set_xlabel("out-of-plane field $B_\\perp$ (T)")
     ax.set_ylabel("non-local resistance $R_{NL}$ (Ω)")
     ax.set_title("Device B: Hanle at T = 4.0 K > $T_{c0}$ = 3.5 K, L = 0.8 µm, $I_{inj}$ = 0.05 µA\n"

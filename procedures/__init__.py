@@ -10,7 +10,14 @@ import importlib
 
 #: command-line name -> "module:Class"
 PROCEDURES = {
+    "rt": "procedures.rt:RT",
+    "rt-map": "procedures.rt_map:RTMap",
+    "vi": "procedures.vi:VI",
+    "didv": "procedures.didv:DIDV",
     "tmr": "procedures.tmr:TMR",
+    "nl-switch": "procedures.nl_switch:NLSwitch",
+    "nl-map": "procedures.nl_map:NLMap",
+    "hanle": "procedures.hanle:Hanle",
 }
 
 

@@ -79,10 +79,12 @@ class CurrentSource(WiredRole, ABC):
             self._safety.record_current(configuration, dc=amperes)
 
     def safe(self) -> None:
-        """0 A, output off."""
+        """0 A, output off, read back to confirm."""
         self._write_current(0.0)
         self._write_output(False)
         self._record(0.0)
+        if self.output_enabled:
+            raise RuntimeError(f"{self.name}: output did not switch off")
 
     def state(self) -> dict:
         return {"current_A": self.current, "output_enabled": self.output_enabled,

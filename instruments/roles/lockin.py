@@ -164,10 +164,12 @@ class LockIn(WiredRole, ABC):
         return self.sensitivity
 
     def safe(self) -> None:
-        """Excitation to the minimum the instrument allows."""
+        """Excitation to the minimum the instrument allows, read back to confirm."""
         self._write_excitation(self.min_excitation)
         for configuration in self.checked_configurations:
             self._safety.record_current(configuration, ac_rms=self._current_for(self.min_excitation))
+        if abs(self.excitation - self.min_excitation) > 1e-6:
+            raise RuntimeError(f"{self.name}: excitation did not go to {self.min_excitation} V")
 
     def state(self) -> dict:
         return {"excitation_V": self.excitation, "excitation_current_A": self.excitation_current,

@@ -1,0 +1,182 @@
+"""The runner and run files: crash safety, refusals, retries, safe stops."""
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from cryo_acq.runner import Runner
+from cryo_acq.station import Station
+from cryo_acq.station_file import resolve
+from cryo_acq.storage import RunFile, load_run
+from cryo_acq.sweeps import Axis, Plan, PlanError, loop, span
+from procedures.tmr import TMR
+
+from conftest import received
+
+
+def _station(tmp_path, name="vti-a01", extra_sim=""):
+    text = resolve(name).read_text()
+    if extra_sim:
+        text = text.replace("sim:\n", "sim:\n" + textwrap.indent(extra_sim, "  "))
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return Station.from_yaml(path, sim=True)
+
+
+def _tmr(**params):
+    p = TMR()
+    p.set_parameters({"field_max": 0.03, "field_step": 0.002, **params})
+    return p
+
+
+def test_tmr_run_file_holds_the_loop_and_everything_about_the_run(tmp_path):
+    st = _station(tmp_path)
+    path = Runner(st, _tmr(), folder=tmp_path / "runs").run()
+    run = load_run(path)
+    assert run.status == "finished" and run.finished
+    assert set(run.data) == {"temperature", "field", "direction", "resistance", "time"}
+    assert run.units == {"temperature": "K", "field": "T", "direction": "", "resistance": "Ohm", "time": "s"}
+    n = len(_tmr().plan())
+    assert run.done.all() and len(run.data["field"]) == n
+    assert np.all(np.diff(run.data["time"]) > 0)
+    up, down = run.data["direction"] == 1, run.data["direction"] == -1
+    r_up = run.data["resistance"][up]
+    r_down = run.data["resistance"][down][::-1]
+    assert np.max(np.abs(r_up - r_down)) > 0.05 * np.median(r_up)  # the hysteresis is in the file
+    assert run.metadata["parameters"]["field_max"] == {"value": 0.03, "units": "T"}
+    assert "name: vti-a01" in run.station_file
+    assert run.metadata["snapshot_start"]["smu"]["output_enabled"] is False
+    assert run.metadata["snapshot_end"]["smu"]["output_enabled"] is False  # safe state at the end
+    assert run.metadata["software"]["pymeasure"] == "0.16.0"
+
+
+def test_plans_refuse_bad_steps():
+    with pytest.raises(PlanError, match="step is zero"):
+        span(0, 1, 0)
+    with pytest.raises(PlanError, match="points away"):
+        span(0, 1, -0.1)
+    with pytest.raises(PlanError, match="does not divide"):
+        span(0, 1, 0.3)
+    with pytest.raises(PlanError, match="finite"):
+        loop(float("nan"), 0.1)
+    assert span(1.0, -1.0, -0.5).tolist() == [1.0, 0.5, 0.0, -0.5, -1.0]  # any direction
+
+
+def test_snake_map_grid_matches_rows(tmp_path):
+    plan = Plan(Axis("field", "T", span(0, 0.04, 0.01)), outer=Axis("injection_current", "A", span(-1e-6, 1e-6, 1e-6)),
+                snake=True)
+    assert [p.grid for p in plan.points[:7]] == [(0, 0), (0, 1), (0, 2), (0, 3), (0, 4), (1, 4), (1, 3)]
+    f = RunFile.create(tmp_path / "map.h5", procedure="nl-map", parameters={}, plan=plan,
+                       units={"injection_current": "A", "field": "T", "r_nonlocal": "Ohm"})
+    for p in plan.points:
+        f.append({**p.setpoints, "r_nonlocal": 10 * p.setpoints["field"] + p.setpoints["injection_current"]}, p)
+    f.close("finished")
+    run = load_run(tmp_path / "map.h5")
+    expected = 10 * np.array(plan.inner.values)[None, :] + np.array(plan.outer.values)[:, None]
+    assert np.allclose(run.grid["r_nonlocal"], expected)
+    with pytest.raises(FileExistsError):  # never overwritten
+        RunFile.create(tmp_path / "map.h5", procedure="x", parameters={}, plan=plan, units={"field": "T"})
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"field_max": 10.5}, "exceeds the station limit"),
+    ({"current": 3e-6}, "mtj"),
+    ({"temperature": 0.5}, "outside the station range"),
+    ({"rate": 0.05}, "ramp rate"),
+    ({"field_step": 0.0}, "step must be positive"),
+    ({"field_max": float("nan")}, "finite"),
+])
+def test_bad_input_is_refused_with_zero_writes_and_no_file(tmp_path, params, message):
+    st = _station(tmp_path)
+    before = {name: len(received(st, name)) for name in st.config.instruments}
+    with pytest.raises(ValueError, match=message):
+        Runner(st, _tmr(**params), folder=tmp_path / "runs").run()
+    after = {name: len(received(st, name)) for name in st.config.instruments}
+    assert after == before
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_transient_faults_are_retried_every_point_exactly_once(tmp_path):
+    faults = """\
+faults:
+  - {instrument: lockin_b, kind: timeout, probability: 0.05}
+  - {instrument: smu, kind: garbled, probability: 0.05}
+"""
+    st = _station(tmp_path, extra_sim=faults)
+    for name in ("lockin_b", "smu"):
+        st._drivers[name].adapter.connection.timeout = 500
+    path = Runner(st, _tmr(), folder=tmp_path).run()
+    run = load_run(path)
+    assert run.status == "finished"
+    assert sorted(run.plan_index.tolist()) == list(range(len(_tmr().plan())))  # every point exactly once
+    assert any(kind == "retry" for _, kind, _ in run.log)
+
+
+def test_abort_ends_in_the_safe_state_with_status_written(tmp_path):
+    st = _station(tmp_path)
+    runner = Runner(st, _tmr(), folder=tmp_path)
+    runner.on_progress = lambda p: runner.stop() if p.done == 10 else None
+    run = load_run(runner.run())
+    assert run.status == "aborted"
+    assert len(run.data["field"]) == 10 and run.done.sum() == 10
+    smu, lockin = st.source(), st.lockin("lockin_b")
+    assert not smu.output_enabled and smu.current == 0
+    assert lockin.excitation == pytest.approx(lockin.min_excitation)
+    assert not st.magnet.ramping
+
+
+def test_lost_instrument_fails_the_run_cleanly(tmp_path):
+    st = _station(tmp_path, extra_sim="faults:\n  - {instrument: lockin_b, kind: stop_answering, start: 200}\n")
+    st._drivers["lockin_b"].adapter.connection.timeout = 500
+    run = load_run(Runner(st, _tmr(), folder=tmp_path).run())
+    assert run.status == "failed"
+    assert "persisted after 3 retries" in run.reason
+    assert 0 < len(run.data["field"]) < len(_tmr().plan())
+    assert not st.source().output_enabled  # the rest of the station is safe
+    assert any(kind == "safe-state" and "lockin_b" in msg for _, kind, msg in run.log)
+
+
+WRITER = """
+import sys
+from cryo_acq.runner import Runner
+from cryo_acq.station import Station
+from procedures.tmr import TMR
+st = Station.from_yaml("vti-a01", sim=True)
+p = TMR()
+p.set_parameters({"field_max": 0.05, "field_step": 0.0005})
+Runner(st, p, path=sys.argv[1]).run()
+"""
+
+
+@pytest.mark.parametrize("kill_after", [3, 157, 350])
+def test_sigkill_leaves_a_readable_file_that_says_it_did_not_finish(tmp_path, kill_after):
+    path = tmp_path / "killed.h5"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=pathlib.Path(__file__).parents[1])
+    deadline = time.monotonic() + 120
+    rows = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if path.exists():
+            try:
+                rows = len(load_run(path).data["field"])
+            except (OSError, KeyError):
+                rows = 0
+            if rows >= kill_after:
+                break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    run = load_run(path)
+    assert run.status == "interrupted"  # it did not finish
+    n = len(run.data["field"])
+    assert n >= kill_after
+    assert run.done.sum() == n and run.done[:n].all()  # every flushed point, marked done
+    assert np.all(np.isfinite(run.data["resistance"]))
+    assert run.plan_index.tolist() == list(range(n))
