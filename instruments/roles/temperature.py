@@ -5,6 +5,7 @@ Units: kelvin, seconds, watts where a heater is concerned.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections import deque
 
@@ -29,6 +30,10 @@ class TemperatureController(ABC):
     default_heater_ranges: tuple[tuple[float, object], ...] = ()
     #: the heater range that means "off"
     off_range: object = 0
+    #: (slowest, fastest) set-point ramp rate the controller accepts, K/s; None: no ramp
+    ramp_rates: tuple[float, float] | None = None
+    #: the controller sets ramp rates in steps of this many K/s (None: any rate in range)
+    ramp_rate_step: float | None = None
 
     def __init__(self, driver, ctx: RoleContext):
         self._driver = driver
@@ -81,6 +86,42 @@ class TemperatureController(ABC):
         self._write_heater_range(self.range_for(kelvin))
         self._write_setpoint(kelvin)
 
+    # --- set-point ramp (continuous temperature sweeps)
+    def check_ramp(self, kelvin: float, rate: float) -> None:
+        """Raise, sending nothing, if a ramp to ``kelvin`` at ``rate`` K/s is outside the
+        station's temperature limits or beyond what the controller can do."""
+        self._safety.check_temperature(kelvin)
+        if self.ramp_rates is None:
+            raise ValueError(f"{self.name}: {type(self).__name__} has no set-point ramp")
+        slowest, fastest = self.ramp_rates
+        if not (math.isfinite(rate) and slowest * (1 - 1e-9) <= rate <= fastest * (1 + 1e-9)):
+            raise ValueError(f"{self.name}: ramp rate {rate:g} K/s outside the controller's range "
+                             f"{slowest:.4g} .. {fastest:.4g} K/s")
+        step = self.ramp_rate_step
+        if step and abs(rate / step - round(rate / step)) > 1e-6 * max(1.0, rate / step):
+            raise ValueError(f"{self.name}: the controller sets ramp rates in steps of {step * 60:g} K/min "
+                             f"({step:.4g} K/s); {rate:g} K/s is not one (nearest: "
+                             f"{max(1, round(rate / step)) * step:.6g} K/s)")
+
+    def start_ramp(self, kelvin: float, rate: float) -> None:
+        """Ramp the set-point from its present value to ``kelvin`` at ``rate`` K/s (up or
+        down) and return at once; the sample follows with the cryostat's lag. Refused,
+        nothing sent, outside the station's limits or the controller's rates."""
+        self.check_ramp(kelvin, rate)
+        self._write_heater_range(self.range_for(max(kelvin, self.setpoint)))
+        self._write_ramp(True, rate)
+        self._write_setpoint(kelvin)
+
+    def stop_ramp(self) -> None:
+        """Switch the set-point ramp off: later set-points are steps again. (Stopped during a
+        ramp, the controller heads for the ramp's target directly.)"""
+        if self.ramp_rates is not None:
+            self._write_ramp(False)
+
+    def _write_ramp(self, on: bool, rate: float | None = None) -> None:
+        """Ramp on at ``rate`` K/s, or off (keeping the controller's rate)."""
+        raise NotImplementedError(f"{type(self).__name__} has no set-point ramp")
+
     def wait_stable(self, tolerance: float = 0.01, window: float = 60.0, timeout: float = 7200.0,
                     poll: float = 5.0, target: float | None = None) -> float:
         """Wait until every reading over ``window`` s lies within ``tolerance`` K of the
@@ -115,6 +156,8 @@ class LakeShore336Control(TemperatureController):
 
     default_heater_ranges = ((20.0, "low"), (80.0, "medium"), (400.0, "high"))
     off_range = "off"
+    ramp_rates = (0.1 / 60, 100.0 / 60)  # RAMP: 0.1 .. 100 K/min
+    ramp_rate_step = 0.1 / 60  # in steps of 0.1 K/min
 
     def __init__(self, driver, ctx):
         super().__init__(driver, ctx)
@@ -141,6 +184,14 @@ class LakeShore336Control(TemperatureController):
     def heater_output(self) -> float:
         return self._output.output
 
+    def _write_ramp(self, on, rate=None):
+        # pymeasure's LakeShore3xx heater channel has no ramp property: RAMP <out>,<0|1>,<K/min>
+        output = self._output.id
+        if rate is None:  # keep the rate the controller has
+            reply = str(self._driver.ask(f"RAMP? {output}")).split(",")
+            rate = number(reply[-1], f"{self.name} RAMP?") / 60.0
+        self._driver.write(f"RAMP {output},{int(bool(on))},{rate * 60:.1f}")
+
     def identity(self) -> str:
         return self._driver.id
 
@@ -153,6 +204,7 @@ class TritonControl(TemperatureController):
     default_heater_ranges = ((0.03, 0.316e-3), (0.1, 1e-3), (0.3, 3.16e-3), (1.0, 10e-3),
                              (12.0, 31.6e-3), (40.0, 0.1))
     off_range = None  # the Triton switches the loop off instead
+    ramp_rates = (1e-5, 1.0)  # K/s (the driver's range; the wire unit is K/min)
 
     def __init__(self, driver, ctx):
         super().__init__(driver, ctx)
@@ -187,6 +239,11 @@ class TritonControl(TemperatureController):
     def heater_output(self) -> float:
         return float("nan")  # the Triton protocol used here does not report it
 
+    def _write_ramp(self, on, rate=None):
+        if on:
+            self._loop.ramp_rate = rate
+        self._loop.ramp_enabled = bool(on)
+
     def identity(self) -> str:
         return self._driver.id
 
@@ -198,6 +255,7 @@ class LakeShore372Control(TemperatureController):
     default_heater_ranges = ((0.02, 31.6e-6), (0.04, 100e-6), (0.08, 316e-6), (0.15, 1e-3),
                              (0.35, 3.16e-3), (0.8, 10e-3), (2.0, 31.6e-3), (6.0, 0.1))
     off_range = 0
+    ramp_rates = (0.001 / 60, 100.0 / 60)  # RAMP: 0.001 .. 100 K/min
 
     def __init__(self, driver, ctx):
         super().__init__(driver, ctx)
@@ -225,6 +283,11 @@ class LakeShore372Control(TemperatureController):
 
     def heater_output(self) -> float:
         return self._heater.heater_output
+
+    def _write_ramp(self, on, rate=None):
+        if rate is None:  # keep the rate the controller has
+            rate = self._heater.ramp[1]
+        self._heater.ramp = (bool(on), rate)
 
     def identity(self) -> str:
         return self._driver.id

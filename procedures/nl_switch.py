@@ -1,0 +1,218 @@
+"""nl-switch: non-local spin-valve switching in an in-plane field sweep (paper, Fig. 4c).
+
+A DC injection current from the SMU drives spins from the Co-NbSe2 injector into the
+NbSe2 channel; the lock-in reads the non-local resistance R_NL = dV_NL/dI at the
+detector. Both electrodes are first saturated at ``preparation_field`` (default
+-40 mT along the easy axis x), then the field sweeps ``field_start`` -> ``field_stop``
+(default 0 -> +40 mT): R_NL switches between two levels when the detector (then the
+injector) reverses. ``loop`` adds the sweep back. Stepped: ramp, settle, read at each
+field. Continuous: the magnet ramps at ``rate`` and the lock-in is read as the measured
+field passes each planned field. Columns: field (T, measured), direction (+1 up,
+-1 down), r_nonlocal (ohm).
+
+This module also holds :class:`NonLocalProcedure`, what nl-switch, nl-map and hanle share.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter, Parameter
+
+from cryo_acq.measure import go_to_temperature, read_resistance, set_bias, setup_lockin, wait_until_passes
+from cryo_acq.sweeps import Axis, Plan, PlanError, span
+
+from .base import CryoProcedure, ProcedureError
+
+
+class NonLocalProcedure(CryoProcedure):
+    """Injector -> channel -> detector of a lateral spin valve (configuration ``nonlocal``).
+
+    Shares the parameters and the checks of the three non-local procedures: the channel
+    (by name or length), the lock-in excitation (within the sine output's range through
+    the series resistor), DC plus AC peak within ``max_current``, every field vector of
+    the plan per axis and against the norm, ramp rates.
+    """
+
+    CONFIGURATION = "nonlocal"
+
+    excitation = FloatParameter("Excitation current", units="A", minimum=1e-12, maximum=1e-3, default=50e-9)
+    temperature = FloatParameter("Temperature", units="K", minimum=0.0, maximum=400.0, default=0.053)
+    channel = Parameter("Channel (name in the station file, or length in m)", default="0.8e-6")
+    station_name = Parameter("Station", default="dilution-b")
+
+    # --- checks (nothing sent)
+    def resolve_channel(self, station) -> tuple[str, float]:
+        """(name, length in m) of ``channel`` in the station's non-local wiring."""
+        channels = station.channels(self.CONFIGURATION)
+        listing = ", ".join(f"{n} ({v:g} m)" for n, v in channels.items()) or "none declared"
+        given = self.channel
+        if isinstance(given, str):
+            given = given.strip()
+            if given in channels:
+                return given, channels[given]
+        try:
+            length = float(given)
+        except (TypeError, ValueError):
+            raise ProcedureError(f"{self.NAME}: no channel {self.channel!r} in wiring.configurations."
+                                 f"{self.CONFIGURATION}.channels of station {station.config.name!r} "
+                                 f"(channels: {listing})") from None
+        for name, value in channels.items():
+            if math.isfinite(length) and abs(value - length) <= 1e-3 * value:
+                return name, value
+        raise ProcedureError(f"{self.NAME}: no channel of length {length:g} m in wiring.configurations."
+                             f"{self.CONFIGURATION}.channels of station {station.config.name!r} "
+                             f"(channels: {listing})")
+
+    def check_excitation(self, station, dc_currents) -> None:
+        """The lock-in can output the excitation, and every DC current plus the AC peak is
+        within the configuration's max_current."""
+        wiring = station.config.wiring.configurations[self.CONFIGURATION]
+        lockin = station.lockin(wiring.lockin)
+        if lockin.series_resistor is None:
+            raise ProcedureError(f"{self.NAME}: lock-in {lockin.name} has no series_resistor in the station wiring; "
+                                 "cannot drive an excitation current")
+        volts = self.excitation * lockin.series_resistor
+        if not lockin.min_excitation <= volts <= lockin.max_excitation * (1 + 1e-12):
+            raise ProcedureError(
+                f"{self.NAME}: excitation {self.excitation:g} A rms needs a sine of {volts:g} V rms through the "
+                f"{lockin.series_resistor:g} ohm series resistor; {lockin.name} outputs "
+                f"{lockin.min_excitation:g} .. {lockin.max_excitation:g} V rms, i.e. "
+                f"{lockin.min_excitation / lockin.series_resistor:g} .. "
+                f"{lockin.max_excitation / lockin.series_resistor:g} A rms")
+        if wiring.source is None:
+            raise ProcedureError(f"{self.NAME}: no current source wired to {self.CONFIGURATION!r} "
+                                 "for the DC injection current")
+        largest = max((float(c) for c in dc_currents), key=abs)
+        station.safety.check_current(self.CONFIGURATION, dc=largest, ac_rms=self.excitation)
+
+    def check_fields(self, station, vectors) -> None:
+        """Every field vector ({axis: T}, missing axes at 0) per axis and against the norm."""
+        axes = station.magnet.axes
+        for vector in vectors:
+            station.safety.check_field({a: float(vector.get(a, 0.0)) for a in axes}, {})
+
+    def check_common(self, station, axes=("x",)) -> None:
+        self.check_finite()
+        self.check_wiring(station)
+        self.resolve_channel(station)
+        for axis in axes:
+            self.check_axis(station, axis)
+        station.safety.check_temperature(self.temperature)
+
+    # --- preparation
+    def select(self, station) -> None:
+        """Temperature, then the non-local wiring and channel."""
+        go_to_temperature(station, self.temperature)
+        name, _ = self.resolve_channel(station)
+        self._m = station.use(self.CONFIGURATION, channel=name)
+
+    @staticmethod
+    def zero_other_axes(station, keep: str) -> None:
+        """Ramp every axis but ``keep`` to zero (at the supply's rate, within the limit)."""
+        magnet = station.magnet
+        present = magnet.field()
+        others = {a: 0.0 for a in magnet.axes
+                  if a != keep and (abs(present[a]) > 0 or magnet.targets[a] != 0.0)}
+        if others:
+            magnet.ramp_to(**others)
+
+    def magnetise(self, station, preparation_field: float, rate: float, flip_field: float | None = None) -> None:
+        """Saturate injector and detector along x at ``preparation_field`` (parallel);
+        with ``flip_field``, then reverse only the detector (antiparallel)."""
+        self.zero_other_axes(station, "x")
+        station.magnet.ramp_to(x=preparation_field, rate=rate)
+        if flip_field is not None:
+            station.magnet.ramp_to(x=flip_field, rate=rate)
+
+
+class NLSwitch(NonLocalProcedure):
+    NAME = "nl-switch"
+    COLUMNS = {"field": "T", "direction": "", "r_nonlocal": "Ohm"}
+
+    injection_current = FloatParameter("DC injection current", units="A", minimum=-1e-3, maximum=1e-3,
+                                       default=0.1e-6)
+    preparation_field = FloatParameter("Preparation field (x)", units="T", minimum=-20.0, maximum=20.0,
+                                       default=-0.04)
+    field_start = FloatParameter("Field start (x)", units="T", minimum=-20.0, maximum=20.0, default=0.0)
+    field_stop = FloatParameter("Field stop (x)", units="T", minimum=-20.0, maximum=20.0, default=0.04)
+    field_step = FloatParameter("Field step", units="T", minimum=-1.0, maximum=1.0, default=0.001)
+    loop = BooleanParameter("Sweep back to the start", default=False)
+    mode = ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
+    rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
+
+    # --- the sweep
+    def _first_direction(self) -> int:
+        d = np.sign(self.field_stop - self.field_start) or np.sign(self.field_step)
+        return int(d)
+
+    def plan(self):
+        values = span(self.field_start, self.field_stop, self.field_step, "field")
+        d = self._first_direction()
+        directions = np.full(values.size, d)
+        if self.loop:
+            if values.size < 2:
+                raise PlanError("field: a loop needs field_start != field_stop")
+            values = np.concatenate([values, values[::-1]])
+            directions = np.concatenate([directions, -directions])
+        if self.mode == "continuous":
+            if not (math.isfinite(self.rate) and self.rate > 0):
+                raise PlanError(f"{self.NAME}: a continuous sweep needs a positive rate, got {self.rate!r}")
+            return Plan(Axis("field", "T", values), directions=directions, mode="continuous", rate=self.rate)
+        return Plan(Axis("field", "T", values), directions=directions)
+
+    def check(self, station, plan) -> None:
+        self.check_common(station, axes=("x",))
+        self.check_fields(station, [{"x": self.preparation_field}]
+                          + [{"x": p.setpoints["field"]} for p in plan.points])
+        station.safety.check_rate("x", self.rate)
+        self.check_excitation(station, [self.injection_current])
+
+    def prepare(self, station) -> None:
+        self.select(station)
+        set_bias(self._m, self.injection_current)
+        self.magnetise(station, self.preparation_field, self.rate)
+        station.magnet.ramp_to(x=self.field_start, rate=self.rate)
+        setup_lockin(self._m, self.lockin_settings())
+        self._heading = None  # continuous: where the magnet is ramping to
+
+    def measure(self, station, point) -> dict:
+        if self.mode == "continuous":
+            field = self._passing(station, point)
+            r_nonlocal, field = self._read_on_the_fly(station, field)
+        else:
+            station.magnet.ramp_to(x=point.setpoints["field"], rate=self.rate)
+            r_nonlocal = read_resistance(self._m, self.lockin_settings())
+            field = station.magnet.field()["x"]
+        return {"field": field, "direction": point.direction, "r_nonlocal": r_nonlocal}
+
+    # --- continuous sweeps
+    def _passing(self, station, point) -> float:
+        """Keep the magnet ramping toward the end of this branch; wait until the measured
+        field passes the planned one. Returns the measured field then (T)."""
+        magnet = station.magnet
+        target = point.setpoints["field"]
+        direction = point.direction
+        end = self.field_stop if direction == self._first_direction() else self.field_start
+        if self._heading != end:
+            magnet.start_ramp(x=end, rate=self.rate)
+            self._heading = end
+        if target == end:  # the ramp ends here: the field settles on it
+            magnet.wait()
+            return magnet.field()["x"]
+        poll = 0.1 * abs(self.field_step) / self.rate
+        timeout = 2.0 * abs(end - target) / self.rate + 60.0 * max(poll, 1.0)
+        return wait_until_passes(station, lambda: magnet.field()["x"], target, direction, poll, timeout,
+                                 what="field x")
+
+    def _read_on_the_fly(self, station, field: float) -> tuple[float, float]:
+        """Read the lock-in now (no settling: the field keeps moving). On an overload,
+        re-range and read again, recording the field measured at that second reading."""
+        li = self._m.lockin
+        reading = li.measure()
+        if reading.overload:
+            li.auto_range(settle_fraction=self.settle_fraction)
+            reading = li.measure()
+            field = station.magnet.field()["x"]
+        return li.resistance(reading), field
