@@ -171,11 +171,20 @@ class SimSection(_Strict):
         if self.device not in devices:
             raise ValueError(f"device {self.device!r} is not a sample preset; allowed: {', '.join(devices)}")
         if self.device != "resistive":
-            known = {f.name for f in dataclasses.fields(DeviceParameters)}
-            unknown = sorted(set(self.sample_parameters) - known)
+            fields = {f.name: f for f in dataclasses.fields(DeviceParameters) if f.name not in ("name", "channels")}
+            unknown = sorted(set(self.sample_parameters) - set(fields))
             if unknown:
-                raise ValueError(f"sample_parameters: unknown parameter(s) {', '.join(unknown)} "
+                raise ValueError(f"sample_parameters: unknown or fixed parameter(s) {', '.join(unknown)} "
                                  "(see sim/conbse2/parameters.py)")
+            for name, value in self.sample_parameters.items():
+                kind = {"float": float, "int": int, "bool": bool}.get(str(fields[name].type))
+                if kind is float and not isinstance(value, (int, float)):
+                    try:  # YAML reads 30e-3 (no dot) as text
+                        self.sample_parameters[name] = float(value)
+                    except (TypeError, ValueError):
+                        raise ValueError(f"sample_parameters.{name}: {value!r} is not a number") from None
+                elif kind in (int, bool) and not isinstance(value, kind):
+                    raise ValueError(f"sample_parameters.{name}: {value!r} is not {kind.__name__}")
         return self
 
 

@@ -5,8 +5,9 @@ magnetisation is +1 or -1 and flips when the field along x passes its coercive
 field against it. The state therefore depends on the path: an up sweep and a
 down sweep differ, and the antiparallel window lies between two coercive fields.
 An electrode that is not ferromagnetic under the present conditions (Co-NbSe2
-above T_K, or with the bias outside the gap) has no bistable state and follows
-the field (its magnetisation is the sign of B_x, 0 at B_x = 0).
+above T_K or outside B_K) has no bistable state and follows the field (its
+magnetisation is the sign of B_x, 0 at B_x = 0). The bias condition of the
+junction is applied where the bias is known, in ``sample.py``.
 """
 
 from __future__ import annotations

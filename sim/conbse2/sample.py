@@ -16,7 +16,7 @@ import math
 
 from . import superconductivity as sc
 from .magnetisation import Electrode
-from .parameters import E, DeviceParameters
+from .parameters import E, K_B, DeviceParameters
 from .spin import hanle_closed_form
 from .tunnelling import Junction
 
@@ -57,8 +57,8 @@ class CoNbSe2Sample:
             return sc.channel_voltage(self.p, current, T, b_par, b_perp)
         if configuration == "mtj":
             return self._junction_voltage(current, env)
-        if configuration == "nonlocal":  # what the SMU sees: the injector junction
-            return current * self.p.r_junction
+        if configuration == "nonlocal":  # what the SMU sees: the injector contact
+            return current * self.p.r_injector
         if configuration == "co_amr":
             return current * self._amr_resistance(env)
         raise ValueError(f"unknown configuration {configuration!r}")
@@ -89,17 +89,29 @@ class CoNbSe2Sample:
 
     def _junction_args(self, env) -> dict:
         p = self.p
+        height, width = self._zero_bias_peak(env)
         return dict(gap=self._gap(env), gamma=p.dynes_gamma_fraction * p.gap0, l=p.pairing_l,
-                    r_normal=p.r_junction, zbp_height=p.zbp_height if self.ferromagnetic(env) else 0.0,
-                    zbp_width=p.zbp_width)
+                    r_normal=p.r_junction, zbp_height=height, zbp_width=width)
+
+    def _zero_bias_peak(self, env) -> tuple[float, float]:
+        """The zero-bias peak of the FM phase: its weight follows the FM order parameter
+        (vanishing at T_K and B_K), and thermal smearing (rms 1.8 k_B T / e) widens it while
+        keeping its area."""
+        p = self.p
+        b_par, b_perp = self._fields(env)
+        order = sc.reentrant_ratio(p, env.temperature, b_par, b_perp) / p.reentrant_fraction if p.co_doped else 0.0
+        if order <= 0:
+            return 0.0, p.zbp_width
+        width = math.hypot(p.zbp_width, 1.8 * K_B * env.temperature / E)  # rms of -df/dE: pi kT / sqrt(3)
+        return p.zbp_height * min(order, 1.0) * p.zbp_width / width, width
 
     def _junction_scale(self, current, env, args) -> float:
         """1 + TMR in the antiparallel state, 1 otherwise.
 
-        Spin-dependent tunnelling scales the junction's conductance as a whole:
-        G_AP(V) = G_P(V) / (1 + TMR), TMR = Delta R / R_junction. The two magnets are
-        only bistable while Co-NbSe2 is ferromagnetic and the junction bias stays
-        inside the gap (paper, Fig. 3e)."""
+        The antiparallel junction is the parallel one with its voltage scaled:
+        V_AP(I) = (1 + TMR) V_P(I), so dV/dI scales by the same factor at every bias
+        (TMR = Delta R / R_junction). The two magnets are only bistable while Co-NbSe2
+        is ferromagnetic and the junction bias stays inside the gap (paper, Fig. 3e)."""
         if not self.ferromagnetic(env) or self.co.magnetisation * self.conbse2.magnetisation >= 0:
             return 1.0
         scale = 1.0 + self.tmr_delta_r(env.temperature) / self.p.r_junction
