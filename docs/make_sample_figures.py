@@ -190,7 +190,8 @@ def fig_didv(out):
             data[T] = _didv(st, T, currents)
     fig, ax = plt.subplots(figsize=SIZE)
     for (T, (v, g)), c, mk in zip(data.items(), ("C3", "C2", "C0"), ("o", "s", "^")):
-        label = f"{T:g} K" + (" (T < $T_K$: zero-bias peak)" if T < 4.5 else " (T > $T_K$: no peak)")
+        label = f"{T:g} K" + {1.5: " (T < $T_K$: zero-bias peak)", 3.0: " (T < $T_K$: peak weaker, thermally smeared)"}.get(
+            T, " (T > $T_K$: no peak)")
         ax.plot(v * 1e3, g * 1e6, mk + "-", ms=2.5, lw=1, color=c, label=label)
     ax.set_xlabel("junction bias voltage V (mV)  [Keithley]")
     ax.set_ylabel("dI/dV (µS)  [lock-in, 10 nA rms]")
