@@ -1,0 +1,82 @@
+"""hanle: Hanle spin precession in the non-local spin valve (paper, Fig. 4d; ED9).
+
+Injector and detector are set parallel (saturate at ``preparation_field`` along the
+easy axis x) or antiparallel (then ``flip_field``, between the detector's and the
+injector's coercive fields, reverses only the detector); the in-plane field is
+cancelled (B_x = 0) and the out-of-plane field B_z sweeps -field_max -> +field_max
+in steps while the lock-in reads R_NL. The spins precess about B_z on their way
+through the channel: R_NL(B_perp) decays, changes sign (L = 0.8 um: at +-0.125 T) and
+P and AP curves have opposite signs. Columns: field_perp (T, measured B_z),
+r_nonlocal (ohm), alignment (+1 parallel, -1 antiparallel).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pymeasure.experiment import FloatParameter, ListParameter
+
+from cryo_acq.measure import read_resistance, set_bias, setup_lockin
+from cryo_acq.sweeps import Axis, Plan, PlanError, span
+
+from .base import ProcedureError
+from .nl_switch import NonLocalProcedure
+
+ALIGNMENTS = {"parallel": 1, "antiparallel": -1}
+
+
+class Hanle(NonLocalProcedure):
+    NAME = "hanle"
+    COLUMNS = {"field_perp": "T", "r_nonlocal": "Ohm", "alignment": ""}
+
+    temperature = FloatParameter("Temperature", units="K", minimum=0.0, maximum=400.0, default=0.046)
+    alignment = ListParameter("Injector / detector alignment", choices=list(ALIGNMENTS), default="parallel")
+    field_max = FloatParameter("Out-of-plane field amplitude (z)", units="T", minimum=0.0, maximum=20.0,
+                               default=0.5)
+    field_step = FloatParameter("Out-of-plane field step", units="T", minimum=0.0, maximum=1.0, default=0.01)
+    current = FloatParameter("DC injection current", units="A", minimum=-1e-3, maximum=1e-3, default=0.1e-6)
+    preparation_field = FloatParameter("Preparation field (x): saturates both electrodes", units="T",
+                                       minimum=-20.0, maximum=20.0, default=-0.04)
+    flip_field = FloatParameter("Antiparallel flip field (x): reverses the detector only", units="T",
+                                minimum=-20.0, maximum=20.0, default=0.016)
+    rate = FloatParameter("In-plane (x) ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
+    rate_perp = FloatParameter("Out-of-plane (z) ramp rate", units="T/s", minimum=0.0, maximum=1.0,
+                               default=0.002)
+
+    def plan(self):
+        if not self.field_max > 0:  # also refuses NaN
+            raise PlanError(f"field_perp: field_max must be positive, got {self.field_max!r}")
+        return Plan(Axis("field_perp", "T", span(-self.field_max, self.field_max, self.field_step, "field_perp")))
+
+    def check(self, station, plan) -> None:
+        self.check_common(station, axes=("x", "z"))
+        if self.alignment == "antiparallel":
+            if np.sign(self.flip_field) == np.sign(self.preparation_field) or self.flip_field == 0:
+                raise ProcedureError(
+                    f"{self.NAME}: flip_field {self.flip_field:g} T must point against preparation_field "
+                    f"{self.preparation_field:g} T (it reverses the detector, not the injector)")
+            if abs(self.flip_field) >= abs(self.preparation_field):
+                raise ProcedureError(
+                    f"{self.NAME}: |flip_field| {abs(self.flip_field):g} T must be below |preparation_field| "
+                    f"{abs(self.preparation_field):g} T (between the detector's and the injector's coercive "
+                    f"fields; preparation_field saturates both)")
+        vectors = [{"x": self.preparation_field}, {"x": self.flip_field}, {"x": 0.0}]
+        vectors += [{"x": 0.0, "z": p.setpoints["field_perp"]} for p in plan.points]
+        self.check_fields(station, vectors)
+        station.safety.check_rate("x", self.rate)
+        station.safety.check_rate("z", self.rate_perp)
+        self.check_excitation(station, [self.current])
+
+    def prepare(self, station) -> None:
+        self.select(station)
+        set_bias(self._m, self.current)
+        flip = self.flip_field if self.alignment == "antiparallel" else None
+        self.magnetise(station, self.preparation_field, self.rate, flip_field=flip)  # other axes to 0 first
+        station.magnet.ramp_to(x=0.0, rate=self.rate)  # the in-plane field cancelled
+        station.magnet.ramp_to(z=-self.field_max, rate=self.rate_perp)
+        setup_lockin(self._m, self.lockin_settings())
+
+    def measure(self, station, point) -> dict:
+        station.magnet.ramp_to(z=point.setpoints["field_perp"], rate=self.rate_perp)
+        r_nonlocal = read_resistance(self._m, self.lockin_settings())
+        return {"field_perp": station.magnet.field()["z"], "r_nonlocal": r_nonlocal,
+                "alignment": ALIGNMENTS[self.alignment]}
