@@ -34,17 +34,17 @@ class Hanle(NonLocalProcedure):
                                default=0.5)
     field_step = FloatParameter("Out-of-plane field step", units="T", minimum=0.0, maximum=1.0, default=0.01)
     current = FloatParameter("DC injection current", units="A", minimum=-1e-3, maximum=1e-3, default=0.1e-6)
-    preparation_field = FloatParameter("Preparation field (x): saturates both electrodes", units="T",
+    preparation_field = FloatParameter("Preparation field (x), saturates both electrodes", units="T",
                                        minimum=-20.0, maximum=20.0, default=-0.04)
-    flip_field = FloatParameter("Antiparallel flip field (x): reverses the detector only", units="T",
+    flip_field = FloatParameter("Antiparallel flip field (x), reverses the detector only", units="T",
                                 minimum=-20.0, maximum=20.0, default=0.016)
     rate = FloatParameter("In-plane (x) ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
     rate_perp = FloatParameter("Out-of-plane (z) ramp rate", units="T/s", minimum=0.0, maximum=1.0,
                                default=0.002)
 
     def plan(self):
-        if not self.field_max > 0:  # also refuses NaN
-            raise PlanError(f"field_perp: field_max must be positive, got {self.field_max!r}")
+        if not (np.isfinite(self.field_max) and self.field_max > 0):
+            raise PlanError(f"field_perp: field_max must be a positive finite number, got {self.field_max!r}")
         return Plan(Axis("field_perp", "T", span(-self.field_max, self.field_max, self.field_step, "field_perp")))
 
     def check(self, station, plan) -> None:
@@ -59,7 +59,9 @@ class Hanle(NonLocalProcedure):
                     f"{self.NAME}: |flip_field| {abs(self.flip_field):g} T must be below |preparation_field| "
                     f"{abs(self.preparation_field):g} T (between the detector's and the injector's coercive "
                     f"fields; preparation_field saturates both)")
-        vectors = [{"x": self.preparation_field}, {"x": self.flip_field}, {"x": 0.0}]
+        vectors = [{"x": self.preparation_field}, {"x": 0.0}]
+        if self.alignment == "antiparallel":
+            vectors.append({"x": self.flip_field})
         vectors += [{"x": 0.0, "z": p.setpoints["field_perp"]} for p in plan.points]
         self.check_fields(station, vectors)
         station.safety.check_rate("x", self.rate)

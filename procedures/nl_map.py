@@ -29,7 +29,7 @@ class NLMap(NonLocalProcedure):
     current_stop = FloatParameter("Injection current stop", units="A", minimum=-1e-3, maximum=1e-3,
                                   default=5e-6)
     current_step = FloatParameter("Injection current step", units="A", minimum=-1e-3, maximum=1e-3,
-                                  default=0.25e-6)
+                                  default=0.05e-6)
     preparation_field = FloatParameter("Preparation field (x), before every line", units="T", minimum=-20.0,
                                        maximum=20.0, default=-0.04)
     field_start = FloatParameter("Field start (x)", units="T", minimum=-20.0, maximum=20.0, default=0.0)

@@ -9,8 +9,6 @@ injector) reverses. ``loop`` adds the sweep back. Stepped: ramp, settle, read at
 field. Continuous: the magnet ramps at ``rate`` and the lock-in is read as the measured
 field passes each planned field. Columns: field (T, measured), direction (+1 up,
 -1 down), r_nonlocal (ohm).
-
-This module also holds :class:`NonLocalProcedure`, what nl-switch, nl-map and hanle share.
 """
 
 from __future__ import annotations
@@ -27,12 +25,15 @@ from .base import CryoProcedure, ProcedureError
 
 
 class NonLocalProcedure(CryoProcedure):
-    """Injector -> channel -> detector of a lateral spin valve (configuration ``nonlocal``).
+    """What nl-switch, nl-map and hanle share: the lateral spin valve (injector -> channel
+    -> detector, configuration ``nonlocal``).
 
-    Shares the parameters and the checks of the three non-local procedures: the channel
-    (by name or length), the lock-in excitation (within the sine output's range through
-    the series resistor), DC plus AC peak within ``max_current``, every field vector of
-    the plan per axis and against the norm, ramp rates.
+    Parameters (temperature, channel by name or length, lock-in excitation) and checks:
+    the channel exists, the lock-in can output the excitation through its series
+    resistor, every DC current plus the AC peak is within ``max_current``, every field
+    vector of the plan is within the per-axis and norm limits. Preparation: the wiring and
+    channel, the other magnet axes to zero, the electrodes saturated (and the detector
+    reversed, for antiparallel).
     """
 
     CONFIGURATION = "nonlocal"

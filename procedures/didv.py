@@ -1,0 +1,114 @@
+"""didv: tunnelling spectroscopy of the Co / BN / Co-NbSe2 junction (paper, Fig. 2c-d).
+
+The SMU sweeps a DC bias current through the junction (configuration ``mtj``) from
+``bias_min`` to ``bias_max`` in ``bias_step`` (either way) while the lock-in adds
+its small AC current and reads dV/dI; the SMU reads the junction's DC voltage.
+dI/dV = 1/(dV/dI) against the bias voltage shows the superconducting gap and, in
+the ferromagnetic phase (below T_K and B_K), a zero-bias peak.
+
+The outer axis is either the temperature (``versus=temperature``: the list
+``temperatures``, at the fixed in-plane field ``field``) or the in-plane field on x
+(``versus=field``: the list ``fields``, at the fixed ``temperature``).
+Columns: temperature (K) or field (T), measured; bias_voltage (V, the junction's DC
+voltage); didv (S).
+"""
+
+from __future__ import annotations
+
+from pymeasure.experiment import FloatParameter, ListParameter
+
+from cryo_acq.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
+from cryo_acq.sweeps import Axis, Plan, span
+
+from .base import CryoProcedure
+from .rt import (ValuesParameter, check_excitation, check_fixed_field, check_source, measured_field, parse_values,
+                 uses_field)
+
+_OUTER_UNITS = {"temperature": "K", "field": "T"}
+
+
+class DIDV(CryoProcedure):
+    NAME = "didv"
+    CONFIGURATION = "mtj"
+    # the outer column depends on ``versus``: see units() / DATA_COLUMNS
+    COLUMNS: dict[str, str] = {}
+
+    versus = ListParameter("Outer axis", choices=["temperature", "field"], default="temperature")
+    temperatures = ValuesParameter("Temperatures (versus temperature; comma-separated)", units="K",
+                                   default="1.5, 3.0, 4.5, 6.0")
+    fields = ValuesParameter("In-plane fields on x (versus field; comma-separated)", units="T",
+                             default="0, 1, 2, 3, 4")
+    temperature = FloatParameter("Temperature (versus field)", units="K", minimum=0.0, maximum=400.0, default=1.5)
+    field = FloatParameter("In-plane field on x (versus temperature)", units="T", minimum=-20.0, maximum=20.0,
+                           default=0.0)
+    field_rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
+    bias_min = FloatParameter("First DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=-0.06e-6)
+    bias_max = FloatParameter("Last DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=0.06e-6)
+    bias_step = FloatParameter("Bias step (signed)", units="A", minimum=-1e-3, maximum=1e-3, default=0.005e-6)
+
+    # --- columns: the outer one, then the spectrum
+    def units(self) -> dict[str, str]:
+        return {self.versus: _OUTER_UNITS[self.versus], "bias_voltage": "V", "didv": "S", "time": "s"}
+
+    @property
+    def DATA_COLUMNS(self):  # noqa: N802 - pymeasure's name
+        return list(self.units())
+
+    # --- plan and checks
+    def plan(self):
+        biases = span(self.bias_min, self.bias_max, self.bias_step, "bias")
+        outer = parse_values(self, "temperatures" if self.versus == "temperature" else "fields")
+        return Plan(Axis("bias_current", "A", biases), outer=Axis(self.versus, _OUTER_UNITS[self.versus], outer))
+
+    def check(self, station, plan) -> None:
+        super().check(station, plan)
+        self.check_wiring(station)
+        check_source(self, station, self.CONFIGURATION)
+        safety = station.safety
+        if self.versus == "temperature":
+            for kelvin in plan.outer.values:
+                safety.check_temperature(float(kelvin))
+            check_fixed_field(self, station, self.field, self.field_rate)
+        else:
+            safety.check_temperature(self.temperature)
+            self.check_axis(station, "x")
+            for tesla in plan.outer.values:
+                safety.check_field({"x": float(tesla)}, station.magnet.targets)
+            safety.check_rate("x", self.field_rate)
+        check_excitation(self, station, self.CONFIGURATION, dc=0.0)
+        for amperes in plan.inner.values:  # every DC bias plus the AC peak
+            safety.check_current(self.CONFIGURATION, dc=float(amperes), ac_rms=self.excitation)
+
+    # --- running
+    def prepare(self, station) -> None:
+        first = self.plan().points[0].setpoints
+        station.temperature.stop_ramp()  # set-points are steps
+        self._outer = first[self.versus]
+        if self.versus == "field":
+            station.magnet.ramp_to(x=self._outer, rate=self.field_rate)
+            go_to_temperature(station, self.temperature)
+        else:
+            if uses_field(station, self.field):
+                station.magnet.ramp_to(x=self.field, rate=self.field_rate)
+            go_to_temperature(station, self._outer)
+        self._m = station.use(self.CONFIGURATION)
+        self._m.source.enable()  # 0 A; compliance: the junction's max_voltage
+        setup_lockin(self._m, self.lockin_settings())
+        set_bias(self._m, first["bias_current"])
+
+    def measure(self, station, point) -> dict:
+        source = self._m.source
+        outer, bias = point.setpoints[self.versus], point.setpoints["bias_current"]
+        if outer != self._outer or (self.versus == "field" and station.magnet.ramping):
+            source.set_current(0.0)  # zero bias while the temperature or field changes
+            if self.versus == "field":
+                station.magnet.ramp_to(x=outer, rate=self.field_rate)
+            else:
+                go_to_temperature(station, outer)
+            self._outer = outer
+        source.set_current(bias)
+        resistance = read_resistance(self._m, self.lockin_settings())
+        voltage = source.measure_voltage()
+        measured = station.temperature.temperature() if self.versus == "temperature" else measured_field(station)
+        return {self.versus: measured, "bias_voltage": voltage,
+                "didv": 1.0 / resistance if resistance else float("nan")}

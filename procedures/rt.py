@@ -1,0 +1,220 @@
+"""rt: four-probe resistance of the channel against temperature (paper, Fig. 1c).
+
+The lock-in reads the channel's dV/dI (configuration ``four_probe``) while the
+temperature goes from ``temperature_start`` to ``temperature_stop`` (either way) in
+steps of ``temperature_step``, at a fixed in-plane field ``field`` on axis x.
+
+* ``stepped``: at each planned temperature, set it, wait until it is stable, read.
+* ``continuous``: from a stable ``temperature_start``, ramp the controller's set-point
+  to ``temperature_stop`` at ``ramp_rate`` (K/s) and read the lock-in each time the
+  measured temperature passes the next planned temperature.
+
+Every row records the measured temperature, never the set-point. Columns:
+temperature (K), field (T, measured on x; 0 on a station without a magnet),
+resistance (ohm).
+
+The helpers below (:func:`parse_values`, :class:`ValuesParameter`,
+:func:`check_excitation`, :func:`check_fixed_field`) are shared by the rt-map, vi and
+didv procedures.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pymeasure.experiment import FloatParameter, ListParameter, Parameter
+
+from cryo_acq.measure import go_to_temperature, read_resistance, setup_lockin, wait_until_passes
+from cryo_acq.sweeps import Axis, Plan, span
+
+from .base import CryoProcedure, ProcedureError
+
+
+# --------------------------------------------------------------------------- shared helpers
+class ValuesParameter(Parameter):
+    """A list of numbers typed as text, ``"6.2, 6.3, 6.4"``, with a unit.
+
+    The text is kept as typed (so the run file records it); :func:`parse_values`
+    turns it into numbers and says clearly what is wrong with it."""
+
+    def __init__(self, name, units=None, **kwargs):
+        self.units = units
+        super().__init__(name, **kwargs)
+
+    def convert(self, value):
+        if isinstance(value, (list, tuple, np.ndarray)):
+            return ", ".join(f"{float(v):g}" for v in value)
+        return str(value).strip()
+
+
+def parse_values(procedure, name: str) -> np.ndarray:
+    """The numbers of the comma-separated parameter ``name``; every one finite."""
+    text = getattr(procedure, name)
+    items = [item.strip() for item in str(text).split(",")]
+    if not any(items):
+        raise ProcedureError(f"{procedure.NAME}: parameter {name} is empty; give numbers separated by commas")
+    values = []
+    for item in items:
+        try:
+            value = float(item)
+        except ValueError:
+            raise ProcedureError(f"{procedure.NAME}: parameter {name}: {item!r} is not a number "
+                                 f"(in {text!r})") from None
+        if not math.isfinite(value):
+            raise ProcedureError(f"{procedure.NAME}: parameter {name}: {item!r} is not a finite number")
+        values.append(value)
+    return np.array(values)
+
+
+def check_excitation(procedure, station, configuration: str, dc: float | None = None,
+                     ac_rms: float | None = None) -> None:
+    """The lock-in AC current (``procedure.excitation`` unless given) must be one the lock-in
+    can make through its series resistor, and DC + AC peak within the configuration's
+    max_current (``dc`` None: the DC presently applied). Sends nothing."""
+    ac_rms = procedure.excitation if ac_rms is None else ac_rms
+    lockin = station.lockin(station.config.wiring.configurations[configuration].lockin)
+    resistor = lockin.series_resistor
+    if not resistor:
+        raise ProcedureError(f"{procedure.NAME}: lock-in {lockin.name} has no series_resistor in the station "
+                             "wiring; cannot set an excitation current")
+    volts = ac_rms * resistor
+    if not lockin.min_excitation * (1 - 1e-9) <= volts <= lockin.max_excitation * (1 + 1e-9):
+        raise ProcedureError(
+            f"{procedure.NAME}: excitation {ac_rms:g} A rms needs {volts:g} V rms from {lockin.name} through "
+            f"{resistor:g} ohm, outside its range {lockin.min_excitation:g} .. {lockin.max_excitation:g} V rms "
+            f"(i.e. {lockin.min_excitation / resistor:g} .. {lockin.max_excitation / resistor:g} A rms)")
+    station.safety.check_current(configuration, dc=dc, ac_rms=ac_rms)
+
+
+def minimum_excitation(station, configuration: str) -> float:
+    """The smallest AC current (A rms) the configuration's lock-in can leave flowing."""
+    lockin = station.lockin(station.config.wiring.configurations[configuration].lockin)
+    return lockin.min_excitation / lockin.series_resistor if lockin.series_resistor else 0.0
+
+
+def check_source(procedure, station, configuration: str) -> None:
+    """A current source must be wired to ``configuration``; its compliance (the station's
+    smu_compliance and the configuration's max_voltage, the tighter) must be allowed."""
+    if not station.config.wiring.configurations[configuration].source:
+        raise ProcedureError(f"{procedure.NAME}: station {station.config.name!r} has no current source wired "
+                             f"to {configuration!r}")
+    safety = station.safety
+    safety.check_compliance(min(safety.limits.smu_compliance, safety.max_voltage(configuration)), [configuration])
+
+
+def uses_field(station, field: float) -> bool:
+    """A fixed in-plane field on x is set when it is nonzero or the station has an x axis."""
+    return field != 0 or (station.magnet is not None and "x" in station.magnet.axes)
+
+
+def check_fixed_field(procedure, station, field: float, rate: float) -> None:
+    """A fixed in-plane field on axis x (and its ramp rate) within the station's limits."""
+    if not uses_field(station, field):
+        return
+    procedure.check_axis(station, "x")
+    station.safety.check_field({"x": field}, station.magnet.targets)
+    station.safety.check_rate("x", rate)
+
+
+def measured_field(station, axis: str = "x") -> float:
+    """The field on ``axis`` (T) as the magnet reads it; 0 on a station without that axis."""
+    if station.magnet is None or axis not in station.magnet.axes:
+        return 0.0
+    return station.magnet.field()[axis]
+
+
+def direction_of(start: float, stop: float) -> int:
+    return 1 if stop >= start else -1
+
+
+# --------------------------------------------------------------------------- the procedure
+class RT(CryoProcedure):
+    NAME = "rt"
+    CONFIGURATION = "four_probe"
+    COLUMNS = {"temperature": "K", "field": "T", "resistance": "Ohm"}
+
+    temperature_start = FloatParameter("Start temperature", units="K", minimum=0.0, maximum=400.0, default=7.0)
+    temperature_stop = FloatParameter("Stop temperature", units="K", minimum=0.0, maximum=400.0, default=6.0)
+    temperature_step = FloatParameter("Temperature step (signed)", units="K", minimum=-100.0, maximum=100.0,
+                                      default=-0.02)
+    field = FloatParameter("In-plane field on x", units="T", minimum=-20.0, maximum=20.0, default=0.0)
+    field_rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
+    mode = ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
+    ramp_rate = FloatParameter("Temperature ramp rate (continuous)", units="K/s", minimum=0.0, maximum=10.0,
+                               default=0.005)
+    excitation = FloatParameter("Excitation current", units="A", minimum=1e-12, maximum=1e-3, default=100e-9)
+
+    def plan(self):
+        values = span(self.temperature_start, self.temperature_stop, self.temperature_step, "temperature")
+        if self.mode == "continuous":
+            if not (math.isfinite(self.ramp_rate) and self.ramp_rate > 0):
+                raise ProcedureError(f"{self.NAME}: continuous mode needs ramp_rate > 0 K/s, "
+                                     f"got {self.ramp_rate!r}")
+            if values.size < 2:
+                raise ProcedureError(f"{self.NAME}: continuous mode needs temperature_stop != temperature_start")
+            return Plan(Axis("temperature", "K", values), mode="continuous", rate=self.ramp_rate)
+        return Plan(Axis("temperature", "K", values))
+
+    def check(self, station, plan) -> None:
+        super().check(station, plan)
+        self.check_wiring(station)
+        for kelvin in plan.inner.values:
+            station.safety.check_temperature(float(kelvin))
+        if plan.mode == "continuous":
+            station.temperature.check_ramp(self.temperature_stop, self.ramp_rate)
+        check_fixed_field(self, station, self.field, self.field_rate)
+        check_excitation(self, station, self.CONFIGURATION)
+
+    def prepare(self, station) -> None:
+        tc = station.temperature
+        tc.stop_ramp()  # set-points are steps (a ramp left on would slow every later step)
+        if uses_field(station, self.field):
+            station.magnet.ramp_to(x=self.field, rate=self.field_rate)
+        go_to_temperature(station, self.temperature_start)
+        self._m = station.use(self.CONFIGURATION)
+        setup_lockin(self._m, self.lockin_settings())
+        self._last = len(self.plan()) - 1
+        if self.mode == "continuous":
+            self._direction = direction_of(self.temperature_start, self.temperature_stop)
+            tc.start_ramp(self.temperature_stop, self.ramp_rate)
+
+    def measure(self, station, point) -> dict:
+        target = point.setpoints["temperature"]
+        if self.mode == "continuous":
+            temperature, resistance = self._read_passing(station, target, point.index == self._last)
+        else:
+            go_to_temperature(station, target)
+            resistance = read_resistance(self._m, self.lockin_settings())
+            temperature = station.temperature.temperature()
+        return {"temperature": temperature, "field": measured_field(station), "resistance": resistance}
+
+    # --- continuous
+    def pass_tolerance(self, target: float) -> float:
+        """How close (K) counts as having reached ``target``: the stage approaches the end of
+        the ramp exponentially, so the last point needs a margin; a quarter step at most."""
+        return min(abs(self.temperature_step) / 4, max(1e-3, 2e-3 * abs(target)))
+
+    def _read_passing(self, station, target: float, last: bool) -> tuple[float, float]:
+        tc, li = station.temperature, self._m.lockin
+        direction = self._direction
+        poll = min(5.0, max(0.05, abs(self.temperature_step) / self.ramp_rate / 10))
+        distance = abs(target - tc.temperature())
+        timeout = 3 * distance / self.ramp_rate + 3600.0
+        try:
+            before = wait_until_passes(station, tc.temperature, target - direction * self.pass_tolerance(target),
+                                       direction, poll, timeout, "temperature")
+        except TimeoutError as exc:  # not a transient read fault: the runner must not retry it
+            raise RuntimeError(f"{self.NAME}: the ramp did not bring the temperature to {target:g} K "
+                               f"({exc})") from exc
+        reading = li.measure()
+        if reading.overload:  # re-range, then read again with the temperature around it
+            li.auto_range()
+            li.settle(self.settle_fraction)
+            before = tc.temperature()
+            reading = li.measure()
+        after = tc.temperature()
+        resistance = li.resistance(reading)
+        if last:
+            tc.stop_ramp()
+        return 0.5 * (before + after), resistance

@@ -1,0 +1,73 @@
+"""rt-map: the R(T, B) phase diagram of the channel (paper, Fig. 2a).
+
+Outer axis the field on ``axis`` (x: in plane, along the Co easy axis; z: out of
+plane), from ``field_start`` to ``field_stop`` in ``field_step``; inner axis the
+temperature, ``temperature_start`` to ``temperature_stop`` in ``temperature_step``,
+stepped (set, wait until stable, read the lock-in's dV/dI). With ``snake`` the
+temperature sweep reverses on every other field, so the map never jumps back.
+Columns: temperature (K, measured), field (T, measured on ``axis``), resistance
+(ohm); the run file's /grid holds each column as a field x temperature map.
+"""
+
+from __future__ import annotations
+
+from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter
+
+from cryo_acq.measure import go_to_temperature, read_resistance, setup_lockin
+from cryo_acq.sweeps import Axis, Plan, span
+
+from .base import CryoProcedure
+from .rt import check_excitation
+
+
+class RTMap(CryoProcedure):
+    NAME = "rt-map"
+    CONFIGURATION = "four_probe"
+    COLUMNS = {"temperature": "K", "field": "T", "resistance": "Ohm"}
+
+    temperature_start = FloatParameter("Start temperature", units="K", minimum=0.0, maximum=400.0, default=1.5)
+    temperature_stop = FloatParameter("Stop temperature", units="K", minimum=0.0, maximum=400.0, default=7.5)
+    temperature_step = FloatParameter("Temperature step (signed)", units="K", minimum=-100.0, maximum=100.0,
+                                      default=0.25)
+    field_start = FloatParameter("Start field", units="T", minimum=-20.0, maximum=20.0, default=0.0)
+    field_stop = FloatParameter("Stop field", units="T", minimum=-20.0, maximum=20.0, default=6.0)
+    field_step = FloatParameter("Field step (signed)", units="T", minimum=-20.0, maximum=20.0, default=0.25)
+    axis = ListParameter("Field axis", choices=["x", "z"], default="x")
+    field_rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
+    snake = BooleanParameter("Snake (reverse the temperature sweep on every other field)", default=True)
+    excitation = FloatParameter("Excitation current", units="A", minimum=1e-12, maximum=1e-3, default=100e-9)
+
+    def plan(self):
+        temperatures = span(self.temperature_start, self.temperature_stop, self.temperature_step, "temperature")
+        fields = span(self.field_start, self.field_stop, self.field_step, "field")
+        return Plan(Axis("temperature", "K", temperatures), outer=Axis("field", "T", fields), snake=bool(self.snake))
+
+    def check(self, station, plan) -> None:
+        super().check(station, plan)
+        self.check_wiring(station)
+        self.check_axis(station, self.axis)
+        safety = station.safety
+        for kelvin in plan.inner.values:
+            safety.check_temperature(float(kelvin))
+        present = station.magnet.targets
+        for tesla in plan.outer.values:
+            safety.check_field({self.axis: float(tesla)}, present)
+        safety.check_rate(self.axis, self.field_rate)
+        check_excitation(self, station, self.CONFIGURATION)
+
+    def prepare(self, station) -> None:
+        first = self.plan().points[0].setpoints
+        station.temperature.stop_ramp()  # set-points are steps
+        station.magnet.ramp_to(rate=self.field_rate, **{self.axis: first["field"]})
+        go_to_temperature(station, first["temperature"])
+        self._m = station.use(self.CONFIGURATION)
+        setup_lockin(self._m, self.lockin_settings())
+
+    def measure(self, station, point) -> dict:
+        field = point.setpoints["field"]
+        if station.magnet.targets[self.axis] != field or station.magnet.ramping:
+            station.magnet.ramp_to(rate=self.field_rate, **{self.axis: field})
+        go_to_temperature(station, point.setpoints["temperature"])
+        resistance = read_resistance(self._m, self.lockin_settings())
+        return {"temperature": station.temperature.temperature(), "field": station.magnet.field()[self.axis],
+                "resistance": resistance}

@@ -1,0 +1,93 @@
+"""didv through the runner on the simulated vti-a01: the zero-bias peak of the
+ferromagnetic phase and the gap's dip, read from the run file."""
+
+import numpy as np
+import pytest
+
+from cryo_acq.runner import Runner
+from cryo_acq.station import Station
+from cryo_acq.storage import load_run
+from procedures.didv import DIDV
+
+from conftest import received
+
+BIAS = {"bias_min": -0.06e-6, "bias_max": 0.06e-6, "bias_step": 0.01e-6}
+CENTRE = 6  # zero bias in the 13-point sweep
+
+
+def _didv(**params):
+    p = DIDV()
+    p.set_parameters(params)
+    return p
+
+
+@pytest.fixture(scope="module")
+def idle():
+    """A vti-a01 station for refusals: nothing may reach it."""
+    st = Station.from_yaml("vti-a01", sim=True)
+    yield st
+    st.close()
+
+
+def _peak(g):
+    return g[CENTRE] > g[CENTRE - 2] and g[CENTRE] > g[CENTRE + 2]
+
+
+def _dip(g):
+    return g[CENTRE] < g[CENTRE - 2] and g[CENTRE] < g[CENTRE + 2]
+
+
+def test_didv_versus_temperature_zero_bias_peak_then_gap_dip(station_factory, tmp_path):
+    st = station_factory("vti-a01")
+    run = load_run(Runner(st, _didv(temperatures="1.5, 5.0", **BIAS), folder=tmp_path).run())
+    assert run.status == "finished"
+    assert run.units == {"temperature": "K", "bias_voltage": "V", "didv": "S", "time": "s"}
+    assert run.plan["shape"] == [2, 13]
+    assert [a["name"] for a in run.plan["axes"]] == ["temperature", "bias_current"]
+    g, v, t = run.grid["didv"], run.grid["bias_voltage"], run.grid["temperature"]
+    assert np.allclose(t, [[1.5] * 13, [5.0] * 13], atol=0.02)  # measured
+    assert np.all(np.abs(v[:, CENTRE]) < 1e-6)  # zero bias is zero volts
+    assert np.all(np.diff(v, axis=1) > 0)  # the junction's DC voltage follows the bias
+    assert np.all(np.abs(v) < 0.05)  # within the junction's max_voltage (the SMU's compliance)
+    assert _peak(g[0])  # 1.5 K, 0 T: the zero-bias peak of the ferromagnetic phase
+    assert _dip(g[1])  # 5 K (> T_K): the superconducting gap, no peak
+    assert np.all((g > 1e-5) & (g < 1e-3))  # ~1/(5 kohm)
+    # the SMU's compliance was the junction's max_voltage
+    assert ":SENSE:VOLTAGE:PROTECTION 0.05" in [m for _, m in received(st, "smu")]
+
+
+def test_didv_versus_field_peak_screened_above_b_k(station_factory, tmp_path):
+    st = station_factory("vti-a01")
+    run = load_run(Runner(st, _didv(versus="field", fields="0, 4", temperature=1.5, field_rate=0.01, **BIAS),
+                          folder=tmp_path).run())
+    assert run.status == "finished"
+    assert run.units == {"field": "T", "bias_voltage": "V", "didv": "S", "time": "s"}
+    g, b = run.grid["didv"], run.grid["field"]
+    assert np.allclose(b, [[0.0] * 13, [4.0] * 13], atol=1e-3)  # measured on x
+    assert _peak(g[0])  # inside B_K
+    assert _dip(g[1])  # 4 T > B_K: no peak, the gap
+    assert _didv(versus="field").DATA_COLUMNS == ["field", "bias_voltage", "didv", "time"]  # follow ``versus``
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"bias_max": 2.5e-6, "bias_step": 0.02e-6}, "mtj"),  # above the junction's 2 uA
+    ({"bias_min": -2.0e-6, "bias_step": 0.02e-6}, "mtj"),  # 2 uA DC plus the AC peak
+    ({"bias_min": -1.5e-6, "bias_max": 1.5e-6, "bias_step": 0.5e-6, "excitation": 0.4e-6}, "mtj"),  # + AC peak
+    ({"excitation": 1.5e-6}, "outside its range"),  # 15 V rms through 10 Mohm: beyond the SR830
+    ({"temperatures": "1.5, 1.0"}, "outside the station range"),
+    ({"temperatures": "1.5, nan"}, "not a finite number"),
+    ({"versus": "field", "fields": "0, 10.5"}, "exceeds the station limit"),
+    ({"versus": "field", "fields": "0, 4", "temperature": 0.5}, "outside the station range"),
+    ({"versus": "field", "fields": "0, 4", "field_rate": 0.02}, "ramp rate"),
+    ({"field": 11.0}, "exceeds the station limit"),
+    ({"bias_step": 0.0}, "step is zero"),
+    ({"bias_step": -0.01e-6}, "points away"),
+    ({"bias_step": 0.007e-6}, "does not divide"),
+    ({"bias_max": float("nan")}, "finite"),
+])
+def test_didv_refuses_bad_input_sending_nothing(idle, tmp_path, params, message):
+    before = {name: len(received(idle, name)) for name in idle.config.instruments}
+    with pytest.raises(ValueError, match=message):
+        Runner(idle, _didv(**{"temperatures": "1.5, 5.0", **BIAS, **params}), folder=tmp_path / "runs").run()
+    assert {name: len(received(idle, name)) for name in idle.config.instruments} == before
+    assert not (tmp_path / "runs").exists()

@@ -1,0 +1,264 @@
+"""nl-switch, nl-map and hanle on the simulated dilution-b station (Device B).
+
+Each run goes through the Runner into a run file; the phenomenon is checked in what
+load_run gives back, with the thresholds of tests/sim/test_sample_acceptance.py.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from cryo_acq.runner import Runner
+from cryo_acq.station import Station
+from cryo_acq.station_file import resolve
+from cryo_acq.storage import load_run
+from procedures.hanle import Hanle
+from procedures.nl_map import NLMap
+from procedures.nl_switch import NLSwitch
+
+from conftest import received
+
+STEP = 0.001  # T, nl-switch field step
+
+
+@pytest.fixture
+def dilution_b():
+    made = []
+
+    def make(text_changes=(), tmp_path=None):
+        if not text_changes:
+            st = Station.from_yaml("dilution-b", sim=True)
+        else:
+            text = resolve("dilution-b").read_text()
+            for old, new in text_changes:
+                assert old in text
+                text = text.replace(old, new)
+            path = tmp_path / "dilution-b-changed.yaml"
+            path.write_text(text)
+            st = Station.from_yaml(path, sim=True)
+        made.append(st)
+        return st
+
+    yield make
+    for st in made:
+        st.close()
+
+
+def _run(station, cls, folder, **params):
+    procedure = cls()
+    procedure.set_parameters(params)
+    run = load_run(Runner(station, procedure, folder=folder).run())
+    assert run.status == "finished", run.reason
+    return run, procedure
+
+
+def _first_switch(fields, r, levels):
+    """First field where R_NL has crossed half-way from the first level to the second."""
+    first, second = levels
+    crossed = (r - (first + second) / 2) * np.sign(second - first) > 0
+    return fields[np.argmax(crossed)] if crossed.any() else math.nan
+
+
+def _record_ramps(station, monkeypatch):
+    """The x targets of every ramp the magnet starts from now on (ramp_to goes through start_ramp)."""
+    targets = []
+    start_ramp = station.magnet.start_ramp
+
+    def spy(rate=None, **axes):
+        if "x" in axes:
+            targets.append(axes["x"])
+        return start_ramp(rate=rate, **axes)
+
+    monkeypatch.setattr(station.magnet, "start_ramp", spy)
+    return targets
+
+
+# --------------------------------------------------------------------------- nl-switch
+def test_nl_switch_two_levels_near_the_detector_coercive_field(dilution_b, tmp_path):
+    run, _ = _run(dilution_b(), NLSwitch, tmp_path, injection_current=0.1e-6)
+    assert run.units == {"field": "T", "direction": "", "r_nonlocal": "Ohm", "time": "s"}
+    b, r = run.data["field"], run.data["r_nonlocal"]
+    assert b[0] == pytest.approx(0.0, abs=1e-4) and b[-1] == pytest.approx(0.04, abs=1e-4)
+    assert np.all(run.data["direction"] == 1)  # a single up sweep
+    r_p = np.median(r[b < 0.010])  # parallel: prepared at -40 mT
+    r_ap = np.median(r[(b > 0.013) & (b < 0.019)])  # detector reversed, injector not yet
+    delta = r_ap - r_p
+    assert abs(delta) > 0.05  # ohm
+    assert abs(delta) > 1.5 * abs(0.5 * (r_p + r_ap))  # > 150 % of the spin-independent background
+    assert _first_switch(b, r, (r_p, r_ap)) == pytest.approx(0.012, abs=STEP)  # detector Hc
+    back = b > 0.013
+    assert _first_switch(b[back], r[back], (r_ap, r_p)) == pytest.approx(0.020, abs=STEP)  # injector Hc
+    # two levels: every reading sits on one of them
+    assert np.all(np.minimum(abs(r - r_p), abs(r - r_ap)) < 0.1 * abs(delta))
+
+
+def test_nl_switch_none_outside_the_gap(dilution_b, tmp_path):
+    run, _ = _run(dilution_b(), NLSwitch, tmp_path, injection_current=4e-6)
+    assert np.ptp(run.data["r_nonlocal"]) < 0.005
+
+
+def test_nl_switch_loop_switches_on_both_branches(dilution_b, tmp_path):
+    run, _ = _run(dilution_b(), NLSwitch, tmp_path, field_start=-0.04, field_stop=0.04, field_step=0.002,
+                  loop=True)
+    b, r, d = run.data["field"], run.data["r_nonlocal"], run.data["direction"]
+    n = len(b) // 2
+    assert np.all(d[:n] == 1) and np.all(d[n:] == -1)
+    assert b[n - 1] == pytest.approx(0.04, abs=1e-4) and b[n] == pytest.approx(0.04, abs=1e-4)
+    r_p = np.median(r[np.abs(b) > 0.03])
+    r_ap = np.median(r[(np.abs(b) > 0.013) & (np.abs(b) < 0.019)])
+    up, down = slice(0, n), slice(n, None)
+    assert _first_switch(b[up], r[up], (r_p, r_ap)) == pytest.approx(0.012, abs=0.002)
+    assert _first_switch(b[down], r[down], (r_p, r_ap)) == pytest.approx(-0.012, abs=0.002)  # nearly symmetric
+
+
+def test_nl_switch_continuous_matches_stepped_and_records_the_measured_field(dilution_b, tmp_path, monkeypatch):
+    stepped, _ = _run(dilution_b(), NLSwitch, tmp_path)
+    st = dilution_b()
+    ramps = _record_ramps(st, monkeypatch)
+    run, procedure = _run(st, NLSwitch, tmp_path, mode="continuous", rate=0.005, time_constant=0.03)
+    assert run.plan["mode"] == "continuous" and run.plan["rate"] == 0.005
+    planned = np.array([p.setpoints["field"] for p in procedure.plan().points])[run.plan_index]
+    b, r = run.data["field"], run.data["r_nonlocal"]
+    # the measured field, read as it passed each planned field: never before it, at most a poll or two after
+    assert np.all(b - planned >= -1e-9) and np.all(b - planned < 0.5e-3)
+    assert not np.allclose(b, planned, atol=1e-6, rtol=0)
+    # one ramp toward the end of the sweep, not one set-point per reading
+    assert ramps == [-0.04, 0.0, 0.04]
+    levels = []
+    for bb, rr in ((stepped.data["field"], stepped.data["r_nonlocal"]), (b, r)):
+        levels.append((np.median(rr[bb < 0.010]), np.median(rr[(bb > 0.0135) & (bb < 0.019)])))
+    b_stepped = _first_switch(stepped.data["field"], stepped.data["r_nonlocal"], levels[0])
+    assert _first_switch(b, r, levels[1]) == pytest.approx(b_stepped, abs=2 * STEP)
+
+
+# --------------------------------------------------------------------------- nl-map
+def test_nl_map_switching_only_inside_the_gap_with_a_sign_change(dilution_b, tmp_path, monkeypatch):
+    st = dilution_b()
+    ramps = _record_ramps(st, monkeypatch)
+    params = dict(current_start=-4e-6, current_stop=4e-6, current_step=0.5e-6, field_step=0.002)
+    run, procedure = _run(st, NLMap, tmp_path, **params)
+    plan = procedure.plan()
+    currents, fields = plan.outer.values, plan.inner.values
+    # the grid is the data rows, each at its grid index
+    assert run.grid["r_nonlocal"].shape == (currents.size, fields.size)
+    assert run.done.all() and run.plan_index.tolist() == list(range(len(plan)))
+    for column, values in run.data.items():
+        placed = np.full(plan.shape, np.nan)
+        for k, index in enumerate(run.plan_index):
+            placed[plan.points[index].grid] = values[k]
+        assert np.array_equal(run.grid[column], placed), column
+    assert np.allclose(run.grid["injection_current"], currents[:, None])
+    assert np.allclose(run.grid["field"], fields[None, :], atol=1e-4)
+    # every line starts from the prepared state (preparation field, then field_start up): not a snake
+    assert ramps == pytest.approx(np.tile(np.concatenate([[-0.04], fields]), currents.size))
+    # switching amplitude per line, signed: AP minus P
+    amplitude = {}
+    for i, current in enumerate(currents):
+        line = run.grid["r_nonlocal"][i]
+        amplitude[round(current * 1e6, 2)] = line[np.argmax(np.abs(line - line[0]))] - line[0]
+    for current in (-2.5, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 2.5):
+        assert abs(amplitude[current]) > 0.05, current  # inside the gap
+    for current in (-4.0, -3.5, -3.0, 3.0, 3.5, 4.0):
+        assert abs(amplitude[current]) < 0.005, current  # outside the gap: none
+    assert np.sign(amplitude[0.0]) == np.sign(amplitude[0.5]) == np.sign(amplitude[1.0])
+    assert np.sign(amplitude[0.5]) != np.sign(amplitude[2.5])  # the sign change at finite I_inj
+    assert np.sign(amplitude[-0.5]) != np.sign(amplitude[-2.5])
+
+
+# --------------------------------------------------------------------------- hanle
+def _zero_crossing(fields, values):
+    i = np.flatnonzero(np.sign(values[:-1]) != np.sign(values[1:]))[0]
+    return fields[i] - values[i] * (fields[i + 1] - fields[i]) / (values[i + 1] - values[i])
+
+
+def _spin(p_run, ap_run):
+    assert np.allclose(p_run.data["field_perp"], ap_run.data["field_perp"], atol=1e-4)
+    return p_run.data["field_perp"], (p_run.data["r_nonlocal"] - ap_run.data["r_nonlocal"]) / 2
+
+
+def test_hanle_l08_sign_change_and_opposite_alignments(dilution_b, tmp_path):
+    sweep = dict(field_max=0.5, field_step=0.025)
+    p_by_length, _ = _run(dilution_b(), Hanle, tmp_path, channel=0.8e-6, alignment="parallel", **sweep)
+    p_by_name, _ = _run(dilution_b(), Hanle, tmp_path, channel="L08", alignment="parallel", **sweep)
+    ap, _ = _run(dilution_b(), Hanle, tmp_path, channel="0.8e-6", alignment="antiparallel", **sweep)
+    assert p_by_length.units == {"field_perp": "T", "r_nonlocal": "Ohm", "alignment": "", "time": "s"}
+    for column in ("field_perp", "r_nonlocal"):  # the same channel, however it is named
+        assert np.array_equal(p_by_length.data[column], p_by_name.data[column])
+    assert np.all(p_by_name.data["alignment"] == 1) and np.all(ap.data["alignment"] == -1)
+    b = p_by_name.data["field_perp"]
+    assert b[0] == pytest.approx(-0.5, abs=1e-4) and b[-1] == pytest.approx(0.5, abs=1e-4)
+    assert np.all(np.diff(b) > 0)  # -field_max -> +field_max
+    zero = np.argmin(np.abs(b))
+    assert p_by_name.data["r_nonlocal"][zero] > 0 > ap.data["r_nonlocal"][zero]  # opposite in sign
+    b, spin = _spin(p_by_name, ap)
+    positive, negative = b >= -1e-9, b <= 1e-9
+    assert _zero_crossing(b[positive], spin[positive]) == pytest.approx(0.125, rel=0.10)
+    assert _zero_crossing(b[negative][::-1], spin[negative][::-1]) == pytest.approx(-0.125, rel=0.10)
+    assert spin[-1] < 0 and abs(spin[-1]) < 0.2 * spin[zero]  # past the sign change, settling by 0.5 T
+
+
+def test_hanle_l30_second_peak_without_sign_change(dilution_b, tmp_path):
+    sweep = dict(channel="L30", field_max=0.7, field_step=0.025)
+    p, _ = _run(dilution_b(), Hanle, tmp_path, alignment="parallel", **sweep)
+    ap, _ = _run(dilution_b(), Hanle, tmp_path, alignment="antiparallel", **sweep)
+    b, spin = _spin(p, ap)
+    assert np.all(spin > 0)  # no sign change
+    half = b >= -1e-9
+    b, spin = b[half], spin[half]
+    peaks = [i for i in range(1, len(b) - 1) if spin[i] > spin[i - 1] and spin[i] > spin[i + 1]]
+    assert len(peaks) == 1 and b[peaks[0]] == pytest.approx(0.4, abs=0.05)
+
+
+# --------------------------------------------------------------------------- refusals
+REFUSALS = [
+    (Hanle, {"channel": "L99"}, "no channel 'L99'"),
+    (NLSwitch, {"channel": "1.5e-6"}, "no channel of length 1.5e-06 m"),
+    (Hanle, {"field_max": 2.5}, r"exceeds the station limit \|B_z\| <= 2 T"),
+    (NLSwitch, {"injection_current": 11e-6}, "nonlocal: .* exceeds the station limit"),
+    (NLSwitch, {"injection_current": 9.95e-6}, "nonlocal: .* exceeds the station limit"),  # DC + AC peak
+    (NLMap, {"current_stop": 12e-6}, "nonlocal: .* exceeds the station limit"),
+    (Hanle, {"excitation": 60e-9}, r"needs a sine of 6 V rms .* outputs 0.004 \.\. 5 V rms"),
+    (NLSwitch, {"injection_current": float("nan")}, "finite"),
+    (Hanle, {"field_max": float("nan")}, "finite"),
+    (NLMap, {"field_step": float("nan")}, "finite"),
+    (NLSwitch, {"field_step": 0.0}, "step is zero"),
+    (NLMap, {"current_step": 0.0}, "step is zero"),
+    (Hanle, {"field_step": 0.0}, "step is zero"),
+    (NLSwitch, {"field_step": -0.001}, "points away"),
+    (NLSwitch, {"preparation_field": -7.5}, r"\|B_x\| <= 7 T"),
+    (Hanle, {"rate_perp": 0.005}, "ramp rate 0.005 T/s on axis z"),
+    (NLSwitch, {"mode": "continuous", "rate": 0.01}, "ramp rate 0.01 T/s on axis x"),
+    (Hanle, {"temperature": 20.0}, "outside the station range"),
+    (Hanle, {"alignment": "antiparallel", "flip_field": -0.016}, "must point against preparation_field"),
+]
+
+
+def _assert_refused(station, procedure, message, folder):
+    before = {name: len(received(station, name)) for name in station.config.instruments}
+    with pytest.raises(ValueError, match=message):
+        Runner(station, procedure, folder=folder).run()
+    assert {name: len(received(station, name)) for name in station.config.instruments} == before  # nothing sent
+    assert not folder.exists() or not any(folder.iterdir())  # no file
+
+
+@pytest.fixture(scope="module")
+def shared_station():
+    st = Station.from_yaml("dilution-b", sim=True)
+    yield st
+    st.close()
+
+
+@pytest.mark.parametrize("cls, params, message", REFUSALS,
+                         ids=[f"{c.NAME}-{'-'.join(p)}-{i}" for i, (c, p, _) in enumerate(REFUSALS)])
+def test_bad_input_is_refused_with_nothing_sent_and_no_file(shared_station, tmp_path, cls, params, message):
+    procedure = cls()
+    procedure.set_parameters(params)
+    _assert_refused(shared_station, procedure, message, tmp_path / "runs")
+
+
+def test_vector_norm_is_checked(dilution_b, tmp_path):
+    st = dilution_b([("norm: 7.0", "norm: 1.0")], tmp_path)  # |B_z| <= 2 T per axis, |B| <= 1 T
+    procedure = Hanle()
+    procedure.set_parameters({"field_max": 1.5})
+    _assert_refused(st, procedure, r"field vector \|B\| = 1.5 T exceeds the station limit 1 T", tmp_path / "runs")
