@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .clock import WaitTimeout
 from .station import Measurement, Station
 
 
@@ -87,14 +88,15 @@ def loop_fields(amplitude: float, step: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def wait_until_passes(station: Station, read, target: float, direction: int, poll: float,
-                      timeout: float, what: str = "value") -> float:
+                      timeout: float, what: str = "value", tolerance: float = 0.0) -> float:
     """Continuous sweeps: wait (station clock) until ``read()`` has reached ``target`` moving
-    in ``direction`` (+1 rising, -1 falling); returns the value read then."""
+    in ``direction`` (+1 rising, -1 falling), within ``tolerance`` (the reading's
+    resolution); returns the value read then."""
     start = station.clock.now()
     while True:
         value = read()
-        if (value - target) * direction >= 0:
+        if (value - target) * direction >= -tolerance:
             return value
         if station.clock.now() - start > timeout:
-            raise TimeoutError(f"{what} did not reach {target:g} within {timeout:g} s (at {value:g})")
+            raise WaitTimeout(f"{what} did not reach {target:g} within {timeout:g} s (at {value:g})")
         station.clock.sleep(poll)

@@ -25,7 +25,7 @@ from pyvisa.errors import VisaIOError
 
 from instruments.roles.base import InstrumentReplyError
 
-from .clock import StopRequested
+from .clock import StopRequested, WaitTimeout
 from .storage import RunFile, new_run_path
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class Runner:
         clock.clear_stop()
         restore = self._install_signal_handlers()
         t0 = clock.now()
+        procedure.note = lambda message, kind="note": run.log(clock.now(), kind, message)
         try:
             self._retrying(run, "prepare", lambda: procedure.prepare(station))
             done = int(run.done.sum())
@@ -86,6 +87,7 @@ class Runner:
                 done += 1
                 if self.on_progress:
                     self.on_progress(Progress(done, len(plan), clock.now() - t0, row))
+            self._retrying(run, "finish", lambda: procedure.finish(station))
             self.status = "finished"
         except (StopRequested, KeyboardInterrupt) as exc:
             self.status, self.reason = "aborted", self.reason or str(exc) or "stop requested"
@@ -114,6 +116,8 @@ class Runner:
             try:
                 return step()
             except TRANSIENT as exc:
+                if isinstance(exc, WaitTimeout):  # a slow fridge or magnet is not a glitch: no retry
+                    raise
                 message = f"{what}: {type(exc).__name__}: {exc}"
                 if attempt == self.retries:
                     raise RuntimeError(f"instrument fault persisted after {self.retries} retries ({message})") from exc

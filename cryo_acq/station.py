@@ -138,7 +138,7 @@ class Station:
         if wiring is None:
             raise KeyError(f"station {self.config.name!r} has no wiring for configuration {configuration!r} "
                            f"(wired: {', '.join(self.config.wiring.configurations) or 'none'})")
-        name, length = self._channel(configuration, channel)
+        name, length = self.channel(configuration, channel)
         lockin = self.lockin(wiring.lockin)
         source = self.source(wiring.source) if wiring.source else None
         roles = [lockin] + ([source] if source is not None else [])
@@ -156,7 +156,9 @@ class Station:
                 self.lab.route_source(wiring.source, configuration)
         return Measurement(configuration, lockin, source, name, length)
 
-    def _channel(self, configuration: str, channel) -> tuple[str | None, float | None]:
+    def channel(self, configuration: str, channel) -> tuple[str | None, float | None]:
+        """(name, length in m) of a non-local channel given by name or by length (m);
+        ValueError naming the channels the wiring has."""
         channels = self.channels(configuration)
         if channel is None:
             return None, None
@@ -165,13 +167,13 @@ class Station:
         try:
             length = float(channel)
         except (TypeError, ValueError):
-            raise KeyError(f"no channel {channel!r} in wiring.configurations.{configuration}.channels "
-                           f"(channels: {channels or 'none'})") from None
+            raise ValueError(f"no channel {channel!r} in wiring.configurations.{configuration}.channels "
+                             f"(channels: {channels or 'none'})") from None
         for name, value in channels.items():
             if abs(value - length) <= 1e-3 * value:
                 return name, value
-        raise KeyError(f"no channel of length {length:g} m in wiring.configurations.{configuration}.channels "
-                       f"(channels: {channels or 'none'})")
+        raise ValueError(f"no channel of length {length:g} m in wiring.configurations.{configuration}.channels "
+                         f"(channels: {channels or 'none'})")
 
     # --- safety and state
     def safe_state(self) -> list[str]:

@@ -73,6 +73,13 @@ class CryoProcedure(Procedure):
     def measure(self, station, point) -> dict:
         raise NotImplementedError
 
+    def finish(self, station) -> None:
+        """After the last point of a complete run, before the safe state (e.g. field back
+        to zero). Nothing by default."""
+
+    def note(self, message: str, kind: str = "note") -> None:
+        """Write a line into the run file's log (the runner connects this)."""
+
     # --- helpers for subclasses
     def check_finite(self) -> None:
         for name, parameter in self._parameters.items():

@@ -46,25 +46,11 @@ class NonLocalProcedure(CryoProcedure):
     # --- checks (nothing sent)
     def resolve_channel(self, station) -> tuple[str, float]:
         """(name, length in m) of ``channel`` in the station's non-local wiring."""
-        channels = station.channels(self.CONFIGURATION)
-        listing = ", ".join(f"{n} ({v:g} m)" for n, v in channels.items()) or "none declared"
-        given = self.channel
-        if isinstance(given, str):
-            given = given.strip()
-            if given in channels:
-                return given, channels[given]
+        given = self.channel.strip() if isinstance(self.channel, str) else self.channel
         try:
-            length = float(given)
-        except (TypeError, ValueError):
-            raise ProcedureError(f"{self.NAME}: no channel {self.channel!r} in wiring.configurations."
-                                 f"{self.CONFIGURATION}.channels of station {station.config.name!r} "
-                                 f"(channels: {listing})") from None
-        for name, value in channels.items():
-            if math.isfinite(length) and abs(value - length) <= 1e-3 * value:
-                return name, value
-        raise ProcedureError(f"{self.NAME}: no channel of length {length:g} m in wiring.configurations."
-                             f"{self.CONFIGURATION}.channels of station {station.config.name!r} "
-                             f"(channels: {listing})")
+            return station.channel(self.CONFIGURATION, given)
+        except ValueError as exc:
+            raise ProcedureError(f"{self.NAME}: {exc} (station {station.config.name!r})") from None
 
     def check_excitation(self, station, dc_currents) -> None:
         """The lock-in can output the excitation, and every DC current plus the AC peak is

@@ -107,8 +107,10 @@ class LiveDevice(Device):
         self.model = model
         self.faults = faults
         self.banner = [line.encode() for line in banner]
-        #: (station time, message) of every message received, newest last
+        #: (station time, message) of the latest messages received, newest last
         self.received: deque[tuple[float, str]] = deque(maxlen=log_length)
+        #: every message ever received (the log above keeps only the latest)
+        self.message_count = 0
 
     @property
     def clock(self):
@@ -134,6 +136,7 @@ class LiveDevice(Device):
         clock.sleep(self.model.io_latency)
         now = clock.now()
         self.received.append((now, message.decode(errors="replace")))
+        self.message_count += 1
         fault = self.faults.on_message(now)
         if fault == "silent":  # stopped answering: the message is lost entirely
             return

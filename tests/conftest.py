@@ -29,6 +29,16 @@ def received(station, instrument):
     return list(station.visa_library.device(resource).received)
 
 
+def sent(station, instrument) -> int:
+    """How many messages the simulated instrument has received, ever."""
+    resource = station.config.instruments[instrument].resource
+    return station.visa_library.device(resource).message_count
+
+
+def sent_to_all(station) -> dict[str, int]:
+    return {name: sent(station, name) for name in station.config.instruments}
+
+
 def raw_driver(station, instrument):
     """The pymeasure driver behind a role: bypasses the limits, for simulator checks only."""
     return station._drivers[instrument]

@@ -18,7 +18,7 @@ from cryo_acq.storage import RunFile, load_run
 from cryo_acq.sweeps import Axis, Plan, PlanError, loop, span
 from procedures.tmr import TMR
 
-from conftest import received
+from conftest import sent_to_all
 
 
 def _station(tmp_path, name="vti-a01", extra_sim=""):
@@ -95,11 +95,10 @@ def test_snake_map_grid_matches_rows(tmp_path):
 ])
 def test_bad_input_is_refused_with_zero_writes_and_no_file(tmp_path, params, message):
     st = _station(tmp_path)
-    before = {name: len(received(st, name)) for name in st.config.instruments}
+    before = sent_to_all(st)
     with pytest.raises(ValueError, match=message):
         Runner(st, _tmr(**params), folder=tmp_path / "runs").run()
-    after = {name: len(received(st, name)) for name in st.config.instruments}
-    assert after == before
+    assert sent_to_all(st) == before
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 

@@ -10,7 +10,7 @@ import pytest
 from scipy.special import gammainc
 
 from cryo_acq.safety import LimitError
-from conftest import raw_driver, received
+from conftest import raw_driver, sent
 
 STATIONS = ["vti-a01", "dilution-b", "ami-ls372.yaml"]
 
@@ -211,11 +211,11 @@ def test_smu_compliance_clamps_and_trips(station_factory):
 ])
 def test_limit_refused_before_anything_is_sent(station_factory, attempt, instrument):
     st = station_factory("vti-a01")
-    before = len(received(st, instrument))
+    before = sent(st, instrument)
     with pytest.raises(LimitError) as err:
         attempt(st)
     assert "limit" in str(err.value) or "range" in str(err.value)
-    assert received(st, instrument)[before:] == []
+    assert sent(st, instrument) == before
 
 
 def _dc_then_ac(st, dc, ac):

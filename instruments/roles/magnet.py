@@ -77,6 +77,10 @@ class Magnet:
         """Measured field per axis, T."""
         return {a: self._controls[a].field() for a in self.axes}
 
+    def field_on(self, axis: str) -> float:
+        """Measured field on one axis, T (one query: for polling during a sweep)."""
+        return self._axis(axis).field()
+
     def vector(self) -> tuple[float, float, float]:
         f = self.field()
         return (f.get("x", 0.0), f.get("y", 0.0), f.get("z", 0.0))

@@ -17,7 +17,7 @@ from procedures.hanle import Hanle
 from procedures.nl_map import NLMap
 from procedures.nl_switch import NLSwitch
 
-from conftest import received
+from conftest import sent_to_all
 
 STEP = 0.001  # T, nl-switch field step
 
@@ -235,10 +235,10 @@ REFUSALS = [
 
 
 def _assert_refused(station, procedure, message, folder):
-    before = {name: len(received(station, name)) for name in station.config.instruments}
+    before = sent_to_all(station)
     with pytest.raises(ValueError, match=message):
         Runner(station, procedure, folder=folder).run()
-    assert {name: len(received(station, name)) for name in station.config.instruments} == before  # nothing sent
+    assert sent_to_all(station) == before  # nothing sent
     assert not folder.exists() or not any(folder.iterdir())  # no file
 
 
