@@ -80,5 +80,9 @@ class Hanle(NonLocalProcedure):
     def measure(self, station, point) -> dict:
         station.magnet.ramp_to(z=point.setpoints["field_perp"], rate=self.rate_perp)
         r_nonlocal = read_resistance(self._m, self.lockin_settings())
-        return {"field_perp": station.magnet.field()["z"], "r_nonlocal": r_nonlocal,
+        return {"field_perp": station.magnet.field_on("z"), "r_nonlocal": r_nonlocal,
                 "alignment": ALIGNMENTS[self.alignment]}
+
+    def finish(self, station) -> None:
+        """The out-of-plane field back to zero after a complete sweep."""
+        station.magnet.ramp_to(z=0.0, rate=self.rate_perp)
