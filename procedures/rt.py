@@ -7,7 +7,8 @@ steps of ``temperature_step``, at a fixed in-plane field ``field`` on axis x.
 * ``stepped``: at each planned temperature, set it, wait until it is stable, read.
 * ``continuous``: from a stable ``temperature_start``, ramp the controller's set-point
   to ``temperature_stop`` at ``ramp_rate`` (K/s) and read the lock-in each time the
-  measured temperature passes the next planned temperature.
+  measured temperature passes the next planned temperature; the ramp is switched off
+  when the run is complete.
 
 Every row records the measured temperature, never the set-point. Columns:
 temperature (K), field (T, measured on x; 0 on a station without a magnet),
@@ -121,7 +122,7 @@ def measured_field(station, axis: str = "x") -> float:
     """The field on ``axis`` (T) as the magnet reads it; 0 on a station without that axis."""
     if station.magnet is None or axis not in station.magnet.axes:
         return 0.0
-    return station.magnet.field()[axis]
+    return station.magnet.field_on(axis)
 
 
 def direction_of(start: float, stop: float) -> int:
@@ -174,7 +175,6 @@ class RT(CryoProcedure):
         go_to_temperature(station, self.temperature_start)
         self._m = station.use(self.CONFIGURATION)
         setup_lockin(self._m, self.lockin_settings())
-        self._last = len(self.plan()) - 1
         if self.mode == "continuous":
             self._direction = direction_of(self.temperature_start, self.temperature_stop)
             tc.start_ramp(self.temperature_stop, self.ramp_rate)
@@ -182,12 +182,16 @@ class RT(CryoProcedure):
     def measure(self, station, point) -> dict:
         target = point.setpoints["temperature"]
         if self.mode == "continuous":
-            temperature, resistance = self._read_passing(station, target, point.index == self._last)
+            temperature, resistance = self._read_passing(station, target)
         else:
             go_to_temperature(station, target)
             resistance = read_resistance(self._m, self.lockin_settings())
             temperature = station.temperature.temperature()
         return {"temperature": temperature, "field": measured_field(station), "resistance": resistance}
+
+    def finish(self, station) -> None:
+        if self.mode == "continuous":
+            station.temperature.stop_ramp()  # later set-points are steps again
 
     # --- continuous
     def pass_tolerance(self, target: float) -> float:
@@ -195,26 +199,21 @@ class RT(CryoProcedure):
         the ramp exponentially, so the last point needs a margin; a quarter step at most."""
         return min(abs(self.temperature_step) / 4, max(1e-3, 2e-3 * abs(target)))
 
-    def _read_passing(self, station, target: float, last: bool) -> tuple[float, float]:
+    def _read_passing(self, station, target: float) -> tuple[float, float]:
+        """Wait until the measured temperature passes ``target``, then read the lock-in at
+        once; the temperature is the mean of the readings just before and after it."""
         tc, li = station.temperature, self._m.lockin
-        direction = self._direction
         poll = min(5.0, max(0.05, abs(self.temperature_step) / self.ramp_rate / 10))
-        distance = abs(target - tc.temperature())
-        timeout = 3 * distance / self.ramp_rate + 3600.0
-        try:
-            before = wait_until_passes(station, tc.temperature, target - direction * self.pass_tolerance(target),
-                                       direction, poll, timeout, "temperature")
-        except TimeoutError as exc:  # not a transient read fault: the runner must not retry it
-            raise RuntimeError(f"{self.NAME}: the ramp did not bring the temperature to {target:g} K "
-                               f"({exc})") from exc
+        timeout = 3 * abs(target - tc.temperature()) / self.ramp_rate + 3600.0
+        before = wait_until_passes(station, tc.temperature, target, self._direction, poll, timeout,
+                                   "temperature", tolerance=self.pass_tolerance(target))
         reading = li.measure()
         if reading.overload:  # re-range, then read again with the temperature around it
             li.auto_range()
             li.settle(self.settle_fraction)
             before = tc.temperature()
             reading = li.measure()
+            self.note(f"lock-in overloaded near {target:g} K: re-ranged to {li.sensitivity:g} V and read at "
+                      f"{before:.4g} K")
         after = tc.temperature()
-        resistance = li.resistance(reading)
-        if last:
-            tc.stop_ramp()
-        return 0.5 * (before + after), resistance
+        return 0.5 * (before + after), li.resistance(reading)

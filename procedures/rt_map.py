@@ -69,5 +69,5 @@ class RTMap(CryoProcedure):
             station.magnet.ramp_to(rate=self.field_rate, **{self.axis: field})
         go_to_temperature(station, point.setpoints["temperature"])
         resistance = read_resistance(self._m, self.lockin_settings())
-        return {"temperature": station.temperature.temperature(), "field": station.magnet.field()[self.axis],
+        return {"temperature": station.temperature.temperature(), "field": station.magnet.field_on(self.axis),
                 "resistance": resistance}

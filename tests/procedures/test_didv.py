@@ -9,7 +9,7 @@ from cryo_acq.station import Station
 from cryo_acq.storage import load_run
 from procedures.didv import DIDV
 
-from conftest import received
+from conftest import received, sent, sent_to_all
 
 BIAS = {"bias_min": -0.06e-6, "bias_max": 0.06e-6, "bias_step": 0.01e-6}
 CENTRE = 6  # zero bias in the 13-point sweep
@@ -53,6 +53,7 @@ def test_didv_versus_temperature_zero_bias_peak_then_gap_dip(station_factory, tm
     assert _dip(g[1])  # 5 K (> T_K): the superconducting gap, no peak
     assert np.all((g > 1e-5) & (g < 1e-3))  # ~1/(5 kohm)
     # the SMU's compliance was the junction's max_voltage
+    assert sent(st, "smu") == len(received(st, "smu"))  # the log holds every message
     assert ":SENSE:VOLTAGE:PROTECTION 0.05" in [m for _, m in received(st, "smu")]
 
 
@@ -86,8 +87,8 @@ def test_didv_versus_field_peak_screened_above_b_k(station_factory, tmp_path):
     ({"bias_max": float("nan")}, "finite"),
 ])
 def test_didv_refuses_bad_input_sending_nothing(idle, tmp_path, params, message):
-    before = {name: len(received(idle, name)) for name in idle.config.instruments}
+    before = sent_to_all(idle)
     with pytest.raises(ValueError, match=message):
         Runner(idle, _didv(**{"temperatures": "1.5, 5.0", **BIAS, **params}), folder=tmp_path / "runs").run()
-    assert {name: len(received(idle, name)) for name in idle.config.instruments} == before
+    assert sent_to_all(idle) == before
     assert not (tmp_path / "runs").exists()

@@ -1,7 +1,5 @@
 """vi through the runner on the simulated vti-a01: the BKT power law, fitted from the run file."""
 
-import textwrap
-
 import numpy as np
 import pytest
 
@@ -11,7 +9,7 @@ from cryo_acq.station_file import resolve
 from cryo_acq.storage import load_run
 from procedures.vi import VI
 
-from conftest import received
+from conftest import received, sent, sent_to_all
 
 # a decade of current below the depairing scale at 6.3 K (~2 uA)
 DECADE = {"current_min": 0.15e-6, "current_max": 1.5e-6, "points_per_decade": 8}
@@ -56,6 +54,7 @@ def test_vi_power_law_from_the_file(station_factory, tmp_path):
     assert np.median(v[(np.abs(t - 7.0) < 0.05) & (i > 0)] / i[(np.abs(t - 7.0) < 0.05) & (i > 0)]) == \
         pytest.approx(20.0, rel=0.03)
     # DC only: the lock-in was at its minimum before the first current; afterwards the SMU is off
+    assert all(sent(st, name) == len(received(st, name)) for name in ("smu", "lockin_a"))  # all in the log
     first = min(t for t, m in received(st, "smu") if m.startswith(":SOURCE:CURRENT ") and float(m.split()[1]))
     amplitudes = [m for t, m in received(st, "lockin_a") if m.startswith("SLVL") and m != "SLVL?" and t < first]
     assert amplitudes == ["SLVL0.004"]
@@ -92,10 +91,10 @@ def test_vi_compliance_is_the_configurations_max_voltage(tmp_path):
     ({"current_min": 2e-6, "current_max": 1e-6}, "below current_min"),
 ])
 def test_vi_refuses_bad_input_sending_nothing(idle, tmp_path, params, message):
-    before = {name: len(received(idle, name)) for name in idle.config.instruments}
+    before = sent_to_all(idle)
     with pytest.raises(ValueError, match=message):
         Runner(idle, _vi(**{**DECADE, "temperatures": "6.3, 7.0", **params}), folder=tmp_path / "runs").run()
-    assert {name: len(received(idle, name)) for name in idle.config.instruments} == before
+    assert sent_to_all(idle) == before
     assert not (tmp_path / "runs").exists()
 
 
