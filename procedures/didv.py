@@ -20,9 +20,8 @@ from pymeasure.experiment import FloatParameter, ListParameter
 from cryo_acq.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
 from cryo_acq.sweeps import Axis, Plan, span
 
-from .base import CryoProcedure
-from .rt import (ValuesParameter, check_excitation, check_fixed_field, check_source, measured_field, parse_values,
-                 uses_field)
+from .base import CryoProcedure, ValuesParameter, check_excitation, check_source, measured_field, parse_values
+from .rt import check_fixed_field, uses_field
 
 _OUTER_UNITS = {"temperature": "K", "field": "T"}
 

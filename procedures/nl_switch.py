@@ -21,7 +21,7 @@ from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter
 from cryo_acq.measure import go_to_temperature, read_resistance, set_bias, setup_lockin, wait_until_passes
 from cryo_acq.sweeps import Axis, Plan, PlanError, span
 
-from .base import CryoProcedure, ProcedureError
+from .base import CryoProcedure, ProcedureError, check_excitation
 
 
 class NonLocalProcedure(CryoProcedure):
@@ -53,26 +53,13 @@ class NonLocalProcedure(CryoProcedure):
             raise ProcedureError(f"{self.NAME}: {exc} (station {station.config.name!r})") from None
 
     def check_excitation(self, station, dc_currents) -> None:
-        """The lock-in can output the excitation, and every DC current plus the AC peak is
-        within the configuration's max_current."""
-        wiring = station.config.wiring.configurations[self.CONFIGURATION]
-        lockin = station.lockin(wiring.lockin)
-        if lockin.series_resistor is None:
-            raise ProcedureError(f"{self.NAME}: lock-in {lockin.name} has no series_resistor in the station wiring; "
-                                 "cannot drive an excitation current")
-        volts = self.excitation * lockin.series_resistor
-        if not lockin.min_excitation <= volts <= lockin.max_excitation * (1 + 1e-12):
-            raise ProcedureError(
-                f"{self.NAME}: excitation {self.excitation:g} A rms needs a sine of {volts:g} V rms through the "
-                f"{lockin.series_resistor:g} ohm series resistor; {lockin.name} outputs "
-                f"{lockin.min_excitation:g} .. {lockin.max_excitation:g} V rms, i.e. "
-                f"{lockin.min_excitation / lockin.series_resistor:g} .. "
-                f"{lockin.max_excitation / lockin.series_resistor:g} A rms")
-        if wiring.source is None:
+        """The lock-in can output the excitation, a source drives the injection, and every
+        DC current plus the AC peak is within the configuration's max_current."""
+        if station.config.wiring.configurations[self.CONFIGURATION].source is None:
             raise ProcedureError(f"{self.NAME}: no current source wired to {self.CONFIGURATION!r} "
                                  "for the DC injection current")
         largest = max((float(c) for c in dc_currents), key=abs)
-        station.safety.check_current(self.CONFIGURATION, dc=largest, ac_rms=self.excitation)
+        check_excitation(self, station, self.CONFIGURATION, dc=largest)
 
     def check_fields(self, station, vectors) -> None:
         """Every field vector ({axis: T}, missing axes at 0) per axis and against the norm."""

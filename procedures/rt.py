@@ -29,81 +29,10 @@ from pymeasure.experiment import FloatParameter, ListParameter, Parameter
 from cryo_acq.measure import go_to_temperature, read_resistance, setup_lockin, wait_until_passes
 from cryo_acq.sweeps import Axis, Plan, span
 
-from .base import CryoProcedure, ProcedureError
+from .base import CryoProcedure, ProcedureError, check_excitation, measured_field
 
 
-# --------------------------------------------------------------------------- shared helpers
-class ValuesParameter(Parameter):
-    """A list of numbers typed as text, ``"6.2, 6.3, 6.4"``, with a unit.
-
-    The text is kept as typed (so the run file records it); :func:`parse_values`
-    turns it into numbers and says clearly what is wrong with it."""
-
-    def __init__(self, name, units=None, **kwargs):
-        self.units = units
-        super().__init__(name, **kwargs)
-
-    def convert(self, value):
-        if isinstance(value, (list, tuple, np.ndarray)):
-            return ", ".join(f"{float(v):g}" for v in value)
-        return str(value).strip()
-
-
-def parse_values(procedure, name: str) -> np.ndarray:
-    """The numbers of the comma-separated parameter ``name``; every one finite."""
-    text = getattr(procedure, name)
-    items = [item.strip() for item in str(text).split(",")]
-    if not any(items):
-        raise ProcedureError(f"{procedure.NAME}: parameter {name} is empty; give numbers separated by commas")
-    values = []
-    for item in items:
-        try:
-            value = float(item)
-        except ValueError:
-            raise ProcedureError(f"{procedure.NAME}: parameter {name}: {item!r} is not a number "
-                                 f"(in {text!r})") from None
-        if not math.isfinite(value):
-            raise ProcedureError(f"{procedure.NAME}: parameter {name}: {item!r} is not a finite number")
-        values.append(value)
-    return np.array(values)
-
-
-def check_excitation(procedure, station, configuration: str, dc: float | None = None,
-                     ac_rms: float | None = None) -> None:
-    """The lock-in AC current (``procedure.excitation`` unless given) must be one the lock-in
-    can make through its series resistor, and DC + AC peak within the configuration's
-    max_current (``dc`` None: the DC presently applied). Sends nothing."""
-    ac_rms = procedure.excitation if ac_rms is None else ac_rms
-    lockin = station.lockin(station.config.wiring.configurations[configuration].lockin)
-    resistor = lockin.series_resistor
-    if not resistor:
-        raise ProcedureError(f"{procedure.NAME}: lock-in {lockin.name} has no series_resistor in the station "
-                             "wiring; cannot set an excitation current")
-    volts = ac_rms * resistor
-    if not lockin.min_excitation * (1 - 1e-9) <= volts <= lockin.max_excitation * (1 + 1e-9):
-        raise ProcedureError(
-            f"{procedure.NAME}: excitation {ac_rms:g} A rms needs {volts:g} V rms from {lockin.name} through "
-            f"{resistor:g} ohm, outside its range {lockin.min_excitation:g} .. {lockin.max_excitation:g} V rms "
-            f"(i.e. {lockin.min_excitation / resistor:g} .. {lockin.max_excitation / resistor:g} A rms)")
-    station.safety.check_current(configuration, dc=dc, ac_rms=ac_rms)
-
-
-def minimum_excitation(station, configuration: str) -> float:
-    """The smallest AC current (A rms) the configuration's lock-in can leave flowing."""
-    lockin = station.lockin(station.config.wiring.configurations[configuration].lockin)
-    return lockin.min_excitation / lockin.series_resistor if lockin.series_resistor else 0.0
-
-
-def check_source(procedure, station, configuration: str) -> None:
-    """A current source must be wired to ``configuration``; its compliance (the station's
-    smu_compliance and the configuration's max_voltage, the tighter) must be allowed."""
-    if not station.config.wiring.configurations[configuration].source:
-        raise ProcedureError(f"{procedure.NAME}: station {station.config.name!r} has no current source wired "
-                             f"to {configuration!r}")
-    safety = station.safety
-    safety.check_compliance(min(safety.limits.smu_compliance, safety.max_voltage(configuration)), [configuration])
-
-
+# --------------------------------------------------------------------------- helpers of the R-T family
 def uses_field(station, field: float) -> bool:
     """A fixed in-plane field on x is set when it is nonzero or the station has an x axis."""
     return field != 0 or (station.magnet is not None and "x" in station.magnet.axes)
@@ -116,13 +45,6 @@ def check_fixed_field(procedure, station, field: float, rate: float) -> None:
     procedure.check_axis(station, "x")
     station.safety.check_field({"x": field}, station.magnet.targets)
     station.safety.check_rate("x", rate)
-
-
-def measured_field(station, axis: str = "x") -> float:
-    """The field on ``axis`` (T) as the magnet reads it; 0 on a station without that axis."""
-    if station.magnet is None or axis not in station.magnet.axes:
-        return 0.0
-    return station.magnet.field_on(axis)
 
 
 def direction_of(start: float, stop: float) -> int:

@@ -16,8 +16,7 @@ from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter
 from cryo_acq.measure import go_to_temperature, read_resistance, setup_lockin
 from cryo_acq.sweeps import Axis, Plan, span
 
-from .base import CryoProcedure
-from .rt import check_excitation
+from .base import CryoProcedure, check_excitation
 
 
 class RTMap(CryoProcedure):

@@ -13,7 +13,7 @@ from pymeasure.experiment import FloatParameter
 from cryo_acq.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
 from cryo_acq.sweeps import Axis, Plan, loop
 
-from .base import CryoProcedure
+from .base import CryoProcedure, check_excitation
 
 
 class TMR(CryoProcedure):
@@ -40,7 +40,7 @@ class TMR(CryoProcedure):
         safety.check_field({"x": self.field_max}, {})
         safety.check_field({"x": -self.field_max}, {})
         safety.check_rate("x", self.rate)
-        safety.check_current(self.CONFIGURATION, dc=self.current, ac_rms=self.excitation)
+        check_excitation(self, station, self.CONFIGURATION, dc=self.current)
 
     def prepare(self, station) -> None:
         go_to_temperature(station, self.temperature)

@@ -19,8 +19,7 @@ from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParame
 from cryo_acq.measure import go_to_temperature, set_bias
 from cryo_acq.sweeps import Axis, Plan
 
-from .base import CryoProcedure, ProcedureError
-from .rt import ValuesParameter, check_source, minimum_excitation, parse_values
+from .base import CryoProcedure, ProcedureError, ValuesParameter, check_source, minimum_excitation, parse_values
 
 
 def log_currents(procedure) -> np.ndarray:

@@ -218,7 +218,7 @@ REFUSALS = [
     (NLSwitch, {"injection_current": 11e-6}, "nonlocal: .* exceeds the station limit"),
     (NLSwitch, {"injection_current": 9.95e-6}, "nonlocal: .* exceeds the station limit"),  # DC + AC peak
     (NLMap, {"current_stop": 12e-6}, "nonlocal: .* exceeds the station limit"),
-    (Hanle, {"excitation": 60e-9}, r"needs a sine of 6 V rms .* outputs 0.004 \.\. 5 V rms"),
+    (Hanle, {"excitation": 60e-9}, r"needs 6 V rms from lockin_b .* outside its range 0.004 \.\. 5 V rms"),
     (NLSwitch, {"injection_current": float("nan")}, "finite"),
     (Hanle, {"field_max": float("nan")}, "finite"),
     (NLMap, {"field_step": float("nan")}, "finite"),

@@ -228,28 +228,7 @@ def test_start_ramp_refuses_sending_nothing(idle):
 
 
 # --------------------------------------------------------------------------- command line
-@pytest.fixture
-def procedures_package(monkeypatch):
-    """The real ``procedures`` package for the command line's registry.
-
-    pytest's default import mode puts tests/ on sys.path, where the folder
-    tests/procedures (no __init__.py) is found first and makes ``procedures`` a
-    namespace package: its submodules import (through the editable install) but
-    ``procedures.get`` / ``PROCEDURES`` are missing. ``pythonpath = ["."]`` in the
-    pytest settings would fix that for every test; until then, this one puts the
-    package itself in place."""
-    import procedures
-
-    if not hasattr(procedures, "get"):
-        root = pathlib.Path(__file__).resolve().parents[2] / "procedures"
-        spec = importlib.util.spec_from_file_location("procedures", root / "__init__.py",
-                                                      submodule_search_locations=[str(root)])
-        package = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(package)
-        monkeypatch.setitem(sys.modules, "procedures", package)
-
-
-def test_cli_runs_rt_on_the_sim_station_and_prints_the_file(tmp_path, procedures_package):
+def test_cli_runs_rt_on_the_sim_station_and_prints_the_file(tmp_path):
     out = tmp_path / "runs"
     result = CliRunner().invoke(main, ["run", "rt", "--station", "vti-a01", "--sim", "-p", "temperature_start=6.8",
                                        "-p", "temperature_stop=6.4", "-p", "temperature_step=-0.1",
@@ -262,7 +241,7 @@ def test_cli_runs_rt_on_the_sim_station_and_prints_the_file(tmp_path, procedures
     assert run.metadata["parameters"]["mode"] == {"value": "continuous", "units": ""}
 
 
-def test_cli_refuses_a_temperature_outside_the_limits(tmp_path, procedures_package):
+def test_cli_refuses_a_temperature_outside_the_limits(tmp_path):
     result = CliRunner().invoke(main, ["run", "rt", "--station", "vti-a01", "--sim", "-p", "temperature_stop=1.0",
                                        "-p", "temperature_step=-0.5", "--out", str(tmp_path / "runs")])
     assert result.exit_code == 2
