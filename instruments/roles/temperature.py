@@ -81,8 +81,10 @@ class TemperatureController(ABC):
         return self.heater_ranges[-1][1]
 
     def set_temperature(self, kelvin: float) -> None:
-        """New set-point (K) with the matching heater range; refused outside the limits."""
+        """New set-point (K) with the matching heater range, as a step (a set-point ramp in
+        progress is switched off); refused outside the limits."""
         self._safety.check_temperature(kelvin)
+        self.stop_ramp()
         self._write_heater_range(self.range_for(kelvin))
         self._write_setpoint(kelvin)
 
@@ -142,7 +144,12 @@ class TemperatureController(ABC):
             self.clock.sleep(poll)
 
     def safe(self, mode: str = "keep") -> None:
-        """``keep`` the set-point and heater, or switch the heater ``off``."""
+        """``keep`` the temperature (a set-point ramp stops where it is), or switch the
+        heater ``off``."""
+        if self.ramp_rates is not None:
+            present = self.setpoint  # mid-ramp: the ramping value
+            self.stop_ramp()
+            self._write_setpoint(present)
         if mode == "off":
             self._write_heater_range(self.off_range)
 

@@ -74,6 +74,10 @@ class Fridge:
                                 self._goal, t - end)
         return value + self.excursion
 
+    def present_setpoint(self) -> float:
+        """What a controller reports as its set-point: the ramping value during a ramp."""
+        return self.goal_at(self.clock.now()) if self.ramping else self.setpoint
+
     @property
     def ramping(self) -> bool:
         return self.clock.now() < self._ramp_end()

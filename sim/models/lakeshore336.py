@@ -49,7 +49,7 @@ class LakeShore336Model(InstrumentModel):
         return _OTHER_STAGES.get(str(channel), 300.0) * (1 + 1e-4 * self.lab.rng.standard_normal())
 
     def _get_setpoint(self, ch):
-        return self.fridge.setpoint if self._is_control(ch) else self._stored["setpoint"].get(ch, 0.0)
+        return self.fridge.present_setpoint() if self._is_control(ch) else self._stored["setpoint"].get(ch, 0.0)
 
     def _set_setpoint(self, ch, kelvin) -> None:
         if self._is_control(ch):

@@ -80,7 +80,7 @@ class LakeShore372Model(InstrumentModel):
 
     # --- sample heater = the fridge
     def _get_setpoint(self, ch):
-        return self.fridge.setpoint if ch == "0" else self._out["setpoint"].get(ch, 0.0)
+        return self.fridge.present_setpoint() if ch == "0" else self._out["setpoint"].get(ch, 0.0)
 
     def _set_setpoint(self, ch, kelvin):
         if ch == "0":

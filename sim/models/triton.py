@@ -64,7 +64,7 @@ class TritonModel(InstrumentModel):
 
     @property
     def temperature_setpoint(self) -> float:
-        return self.fridge.setpoint
+        return self.fridge.present_setpoint()
 
     @temperature_setpoint.setter
     def temperature_setpoint(self, kelvin) -> None:
