@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 #: Time-constant multiples beyond which the filter has forgotten its past.
-_MEMORY = {1: 12.0, 2: 16.0, 3: 20.0, 4: 24.0}
+_MEMORY = {1: 10.0, 2: 12.0, 3: 14.0, 4: 16.0}
 #: Largest integration step, in time constants (the update is exact for a
 #: step-wise constant input; the step only limits how finely the input is sampled).
 _STEP = 0.25
