@@ -179,3 +179,27 @@ def test_sigkill_leaves_a_readable_file_that_says_it_did_not_finish(tmp_path, ki
     assert run.done.sum() == n and run.done[:n].all()  # every flushed point, marked done
     assert np.all(np.isfinite(run.data["resistance"]))
     assert run.plan_index.tolist() == list(range(n))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_end_in_the_safe_state_with_the_file_closed(tmp_path, sig):
+    path = tmp_path / "stopped.h5"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=pathlib.Path(__file__).parents[1])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if path.exists() and len(load_run(path).data["field"]) >= 20:
+                break
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    os.kill(proc.pid, sig)
+    assert proc.wait(timeout=60) == 0  # the runner handled it: no traceback, normal exit
+    run = load_run(path)
+    assert run.status == "aborted" and signal.Signals(sig).name in run.reason
+    assert 20 <= len(run.data["field"]) < len(run.done)
+    end = run.metadata["snapshot_end"]
+    assert end["smu"]["output_enabled"] is False and end["smu"]["current_A"] == 0
+    assert end["lockin_b"]["excitation_V"] == pytest.approx(0.004)
+    assert end["magnet"]["status_x"] == "HOLD"
