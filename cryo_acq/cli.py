@@ -212,6 +212,42 @@ def _run(cls, station_ref, sim, params, out) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.argument("run_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--station", "station_ref", default=None,
+              help="Station file or name (default: the station file stored in the run).")
+@click.option("--sim/--real", "sim", default=None, help="Simulated lab or real instruments (default: as the run was).")
+def resume(run_file, station_ref, sim) -> None:
+    """Continue an interrupted run (killed, aborted, failed) from its first unmeasured point."""
+    from .runner import Runner
+    from .storage import load_run
+
+    old = load_run(run_file)
+    station = None
+    if station_ref is not None or sim is not None:
+        if station_ref is not None:
+            config, path, text = station_file.load(station_ref)
+        else:
+            config, path, text = station_file.parse(old.station_file, run_file), None, old.station_file
+        use_sim = bool(old.metadata.get("sim", False)) if sim is None else sim
+        station = Station(config, path, text, sim=use_sim)
+    try:
+        runner = Runner.for_resume(run_file, station=station)
+    except ValueError as exc:
+        click.echo(f"cannot resume: {exc}", err=True)
+        sys.exit(2)
+    done, total = int(old.done.sum()), len(old.done)
+    console.print(f"resuming {old.metadata['procedure']}: {done}/{total} points done ({old.status})")
+    try:
+        runner.run()
+    finally:
+        runner.station.close()
+    console.print(f"{runner.status}{': ' + runner.reason if runner.reason else ''}")
+    click.echo(str(runner.path))
+    if runner.status != "finished":
+        sys.exit(1)
+
+
 # --------------------------------------------------------------------------- export
 @main.command()
 @click.argument("run_file", type=click.Path(exists=True, dir_okay=False))

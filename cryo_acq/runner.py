@@ -26,6 +26,8 @@ from pyvisa.errors import VisaIOError
 from instruments.roles.base import InstrumentReplyError
 
 from .clock import StopRequested, WaitTimeout
+from .guards import GuardTimeout
+from .guards import build as build_guards
 from .storage import RunFile, new_run_path
 
 log = logging.getLogger(__name__)
@@ -46,15 +48,40 @@ class Runner:
     """Runs ``procedure`` on ``station`` into a new run file in ``folder``."""
 
     def __init__(self, station, procedure, folder=".", path=None, retries: int = 3,
-                 on_progress: Callable[[Progress], None] | None = None):
+                 on_progress: Callable[[Progress], None] | None = None, guards=None, resume: bool = False):
         self.station = station
         self.procedure = procedure
         self.folder = folder
         self.path = path  # chosen when the run starts (nothing is created for refused input)
         self.retries = retries
         self.on_progress = on_progress
+        #: conditions that pause the run (default: the station file's ``guards``)
+        self.guards = guards if guards is not None else build_guards(station.config.guards.enabled())
+        self.resume = resume  #: continue the run file at ``path`` instead of starting a new one
         self.status = "running"
         self.reason = ""
+
+    @classmethod
+    def for_resume(cls, path, station=None, **kwargs) -> "Runner":
+        """A runner that continues an interrupted run file from its first unmeasured point.
+
+        The procedure and its parameters come from the file; so does the station
+        (its stored station file, simulated if the run was) unless one is given."""
+        import procedures
+
+        from .station import Station
+        from .station_file import parse
+        from .storage import load_run
+
+        old = load_run(path)
+        if old.finished:
+            raise ValueError(f"{path}: this run finished; there is nothing to resume")
+        procedure = procedures.get(old.metadata["procedure"])()
+        procedure.set_parameters({name: p["value"] for name, p in old.metadata["parameters"].items()})
+        if station is None:
+            config = parse(old.station_file, f"{path} (stored station file)")
+            station = Station(config, None, old.station_file, sim=bool(old.metadata.get("sim", False)))
+        return cls(station, procedure, path=path, resume=True, **kwargs)
 
     def stop(self) -> None:
         """Ask the run to stop: the wait in progress ends, then the safe state."""
@@ -66,22 +93,27 @@ class Runner:
         procedure, station = self.procedure, self.station
         plan = procedure.plan()
         procedure.check(station, plan)  # refuses bad input; sends nothing
-        if self.path is None:
-            self.path = new_run_path(self.folder, procedure.NAME)
-        run = RunFile.create(self.path, procedure=procedure.NAME, parameters=procedure.parameter_record(),
-                             units=procedure.units(), plan=plan, station_text=station.text,
-                             snapshot=station.snapshot())
         clock = station.clock
+        if self.resume:
+            run = RunFile.reopen(self.path, plan)
+            run.log(clock.now(), "resume", f"resumed with {int(run.done.sum())} of {len(plan)} points done")
+        else:
+            if self.path is None:
+                self.path = new_run_path(self.folder, procedure.NAME)
+            run = RunFile.create(self.path, procedure=procedure.NAME, parameters=procedure.parameter_record(),
+                                 units=procedure.units(), plan=plan, station_text=station.text,
+                                 snapshot=station.snapshot(), attrs={"sim": bool(station.sim)})
         clock.clear_stop()
         restore = self._install_signal_handlers()
         t0 = clock.now()
         procedure.note = lambda message, kind="note": run.log(clock.now(), kind, message)
         try:
-            self._retrying(run, "prepare", lambda: procedure.prepare(station))
+            pending = list(plan.pending(run.done))
+            if pending:
+                self._retrying(run, "prepare", lambda: procedure.prepare_from(station, pending[0]))
             done = int(run.done.sum())
-            for point in plan.pending(run.done):
-                clock.check_stop()
-                row = self._measure(run, point)
+            for point in pending:
+                row = self._measure_guarded(run, point)
                 row.setdefault("time", clock.now())
                 run.append(row, point)
                 done += 1
@@ -89,7 +121,7 @@ class Runner:
                     self.on_progress(Progress(done, len(plan), clock.now() - t0, row))
             self._retrying(run, "finish", lambda: procedure.finish(station))
             self.status = "finished"
-        except (StopRequested, KeyboardInterrupt) as exc:
+        except (StopRequested, KeyboardInterrupt, GuardTimeout) as exc:
             self.status, self.reason = "aborted", self.reason or str(exc) or "stop requested"
             run.log(clock.now(), "abort", self.reason)
         except Exception as exc:  # noqa: BLE001 - recorded in the file, then the safe state
@@ -108,6 +140,55 @@ class Runner:
 
     def _measure(self, run: RunFile, point) -> dict:
         return self._retrying(run, f"point {point.index}", lambda: self.procedure.measure(self.station, point))
+
+    # --- guards
+    def _violations(self, run: RunFile) -> list[tuple[object, str]]:
+        found = []
+        for guard in self.guards:
+            message = self._retrying(run, f"guard {guard.name}", lambda g=guard: g.check(self.station, self.procedure))
+            if message:
+                found.append((guard, message))
+        return found
+
+    def _measure_guarded(self, run: RunFile, point) -> dict:
+        """Measure a point while every guard holds; a point taken while one failed is
+        discarded (logged) and measured again once the cryostat has recovered."""
+        clock = self.station.clock
+        while True:
+            clock.check_stop()
+            self._hold(run, self._violations(run))
+            row = self._measure(run, point)
+            violations = self._violations(run)
+            if not violations:
+                return row
+            run.log(clock.now(), "discard", f"point {point.index} discarded: "
+                    + "; ".join(message for _, message in violations))
+            self._hold(run, violations)
+
+    def _hold(self, run: RunFile, violations) -> None:
+        """Pause until the violated guards clear and stay clear for their settle time."""
+        if not violations:
+            return
+        clock = self.station.clock
+        start = clock.now()
+        run.log(start, "pause", "; ".join(f"{g.name}: {message}" for g, message in violations))
+        for guard, _ in violations:
+            self._retrying(run, f"recover {guard.name}", lambda g=guard: g.recover(self.station))
+        timeout = max(g.timeout for g, _ in violations)
+        poll = min(g.poll for g, _ in violations)
+        settle = max(g.settle for g, _ in violations)
+        while True:
+            while violations:
+                if clock.now() - start > timeout:
+                    raise GuardTimeout("; ".join(f"{g.name} did not clear within {g.timeout:g} s: {m}"
+                                                 for g, m in violations))
+                clock.sleep(poll)
+                violations = self._violations(run)
+            clock.sleep(settle)  # stay clear for the settle time
+            violations = self._violations(run)
+            if not violations:
+                break
+        run.log(clock.now(), "resume", f"guards clear after {clock.now() - start:.0f} s")
 
     def _retrying(self, run: RunFile, what: str, step: Callable[[], object]):
         """Run an idempotent step (set-points, settle, read), retrying transient

@@ -156,6 +156,38 @@ class FaultEntry(_Strict):
         return Fault(self.kind, self.probability, self.start, self.duration)
 
 
+class ExcursionEntry(_Strict):
+    start: float = Field(ge=0, description="station time, s")
+    duration: float = Field(gt=0, description="s")
+    size: float = Field(description="K at the peak of the bump")
+
+
+class GuardOptions(_Strict):
+    settle: float | None = Field(None, ge=0, description="s clear before measuring again")
+    timeout: float | None = Field(None, gt=0, description="s to wait before aborting")
+    poll: float | None = Field(None, gt=0, description="s between checks while paused")
+
+
+class TemperatureGuard(GuardOptions):
+    tolerance: float = Field(0.05, gt=0, description="K from the set-point")
+
+
+class LockInGuard(GuardOptions):
+    action: Literal["autorange", "none"] = "autorange"
+
+
+class Guards(_Strict):
+    temperature: TemperatureGuard | None = None
+    lockin_overload: LockInGuard | None = None
+    compliance: GuardOptions | None = None
+    magnet: GuardOptions | None = None
+
+    def enabled(self) -> dict[str, dict]:
+        """Guard name -> its options (unset options left to the guard's defaults)."""
+        return {name: {k: v for k, v in getattr(self, name).model_dump().items() if v is not None}
+                for name in type(self).model_fields if getattr(self, name) is not None}
+
+
 class SimSection(_Strict):
     device: str = Field("resistive", description="sample preset: resistive, A01, A02, B, C, D, E")
     sample_parameters: dict[str, Any] = Field(default_factory=dict,
@@ -164,6 +196,7 @@ class SimSection(_Strict):
     time_scale: float | None = Field(None, gt=0, description="lab seconds per wall second; absent = virtual")
     io_latency: float = Field(0.002, ge=0, description="station seconds per VISA message")
     faults: list[FaultEntry] = Field(default_factory=list)
+    excursions: list[ExcursionEntry] = Field(default_factory=list, description="temperature excursions")
 
     @model_validator(mode="after")
     def _known_sample(self):
@@ -195,6 +228,7 @@ class StationConfig(_Strict):
     wiring: Wiring = Field(default_factory=Wiring)
     limits: Limits
     safe_state: SafeState = Field(default_factory=SafeState)
+    guards: Guards = Field(default_factory=Guards)
     sim: SimSection = Field(default_factory=SimSection)
 
 

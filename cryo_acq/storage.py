@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import pathlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,7 +100,7 @@ class RunFile:
     @classmethod
     def create(cls, path: str | pathlib.Path, *, procedure: str, parameters: dict[str, Any],
                units: dict[str, str], plan, station_text: str = "", snapshot: dict | None = None,
-               done: np.ndarray | None = None) -> "RunFile":
+               done: np.ndarray | None = None, attrs: dict | None = None) -> "RunFile":
         """Create the file (refusing to overwrite one) with everything known up front."""
         path = pathlib.Path(path)
         f = h5py.File(path, "w-", libver="latest")
@@ -108,6 +109,7 @@ class RunFile:
             f.attrs.update(format=FORMAT, format_version=FORMAT_VERSION, procedure=procedure, started=_now(),
                            parameters=json.dumps(parameters, default=float), units=json.dumps(units),
                            columns=json.dumps(columns), software=json.dumps(software_versions()))
+            f.attrs.update(attrs or {})
             g = f.create_group("plan")
             g.attrs["plan"] = json.dumps(plan.describe())
             g.create_dataset("order", data=np.array([p.grid for p in plan.points], dtype=np.int64))
@@ -137,6 +139,38 @@ class RunFile:
             path.unlink(missing_ok=True)
             raise
         return cls(path, f, columns, plan)
+
+    @classmethod
+    def reopen(cls, path: str | pathlib.Path, plan) -> "RunFile":
+        """Continue an interrupted run file: its content is copied into a fresh file
+        that then replaces it (a file whose writer died cannot be reopened for writing
+        in place). Rows, done mask and log are kept; nothing is measured twice."""
+        path = pathlib.Path(path)
+        old = load_run(path)
+        if old.plan.get("shape") != list(plan.shape) or [a["values"] for a in old.plan["axes"]] != \
+                [a.values.tolist() for a in plan.axes]:
+            raise ValueError(f"{path}: the plan rebuilt from the stored parameters differs from the file's")
+        tmp = path.with_name(path.name + ".resuming")
+        tmp.unlink(missing_ok=True)
+        attrs = {k: v for k, v in old.metadata.items() if k in ("started", "sim")}
+        attrs["resumed"] = int(old.metadata.get("resumed", 0)) + 1
+        new = cls.create(tmp, procedure=old.metadata["procedure"], parameters=old.metadata["parameters"],
+                         units=old.units, plan=plan, station_text=old.station_file,
+                         snapshot=old.metadata["snapshot_start"], attrs=attrs)
+        try:
+            for k, index in enumerate(old.plan_index.tolist()):
+                new.append({c: old.data[c][k] for c in new.columns}, plan.points[index] if index >= 0 else None)
+            for time, kind, message in old.log:
+                new.log(time, kind, message)
+            if old.status != "interrupted":
+                new.log(old.log[-1][0] if old.log else 0.0, "previous-status", f"{old.status}: {old.reason}")
+            os.replace(tmp, path)
+        except Exception:
+            new._f.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        new.path = path
+        return new
 
     def append(self, row: dict[str, float], point: Point | None) -> None:
         """Write one reading (missing columns: NaN), mark its point done, flush."""
@@ -225,6 +259,7 @@ def load_run(path: str | pathlib.Path) -> Run:
             raise ValueError(f"{path} is not a cryo_acq run file")
         metadata = {k: (json.loads(v) if k in ("parameters", "units", "columns", "software") else v)
                     for k, v in f.attrs.items()}
+        metadata = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in metadata.items()}
         metadata["snapshot_start"] = json.loads(f["station"]["snapshot_start"][()])
         metadata["snapshot_end"] = _json_bytes(f["station"]["snapshot_end"])
         metadata.update(_json_bytes(f["finished_meta"]))

@@ -46,6 +46,11 @@ class CryoProcedure(Procedure):
         if cls.COLUMNS:
             cls.DATA_COLUMNS = list(cls.COLUMNS) + ["time"]
 
+    #: guards: the temperature sits at the controller's set-point between points (a
+    #: continuous temperature sweep says False), the field holds between points
+    guard_temperature = True
+    guard_magnet_holding = True
+
     # --- what the runner needs
     def units(self) -> dict[str, str]:
         return {**self.COLUMNS, "time": "s"}
@@ -73,6 +78,12 @@ class CryoProcedure(Procedure):
 
     def measure(self, station, point) -> dict:
         raise NotImplementedError
+
+    def prepare_from(self, station, point) -> None:
+        """Get into position to measure ``point`` first: the start of a run, or where an
+        interrupted one resumes. By default the same as :meth:`prepare`; a procedure
+        whose state depends on the path taken (a hysteresis loop) says how to get there."""
+        self.prepare(station)
 
     def finish(self, station) -> None:
         """After the last point of a complete run, before the safe state (e.g. field back

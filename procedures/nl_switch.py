@@ -114,6 +114,11 @@ class NLSwitch(NonLocalProcedure):
     field_step = FloatParameter("Field step", units="T", minimum=-1.0, maximum=1.0, default=0.001)
     loop = BooleanParameter("Sweep back to the start", default=False)
     mode = ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
+
+    @property
+    def guard_magnet_holding(self) -> bool:
+        """A continuous sweep ramps while it reads: the magnet guard only watches for quenches."""
+        return self.mode != "continuous"
     rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
 
     # --- the sweep

@@ -64,6 +64,11 @@ class RT(CryoProcedure):
     field = FloatParameter("In-plane field on x", units="T", minimum=-20.0, maximum=20.0, default=0.0)
     field_rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
     mode = ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
+
+    @property
+    def guard_temperature(self) -> bool:
+        """A continuous sweep is off its set-point on purpose: no temperature-band guard."""
+        return self.mode != "continuous"
     ramp_rate = FloatParameter("Temperature ramp rate (continuous)", units="K/s", minimum=0.0, maximum=10.0,
                                default=0.005)
     excitation = FloatParameter("Excitation current", units="A", minimum=1e-12, maximum=1e-3, default=100e-9)

@@ -49,6 +49,12 @@ class TMR(CryoProcedure):
         setup_lockin(self._m, self.lockin_settings())
         station.magnet.ramp_to(x=-self.field_max, rate=self.rate)  # both electrodes saturated along -x
 
+    def prepare_from(self, station, point) -> None:
+        """Resuming on the down branch: come from positive saturation, as the loop did."""
+        self.prepare(station)
+        if point.direction < 0:
+            station.magnet.ramp_to(x=self.field_max, rate=self.rate)
+
     def measure(self, station, point) -> dict:
         station.magnet.ramp_to(x=point.setpoints["field"], rate=self.rate)
         resistance = read_resistance(self._m, self.lockin_settings())

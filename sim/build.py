@@ -20,6 +20,7 @@ def build_lab(config: StationConfig, clock) -> tuple[SimLab, LiveSimVisaLibrary]
     sim = config.sim
     fridge = next((_FRIDGE[e.driver] for e in config.instruments.values() if e.driver in _FRIDGE), VTI)
     lab = SimLab(clock, sample_for(sim.device, sim.sample_parameters), seed=sim.seed, fridge=fridge, io_latency=sim.io_latency)
+    lab.fridge.excursions = [(e.start, e.duration, e.size) for e in sim.excursions]
     bindings = []
     for name, entry in config.instruments.items():
         spec = DRIVERS[entry.driver]

@@ -203,3 +203,99 @@ def test_ctrl_c_and_sigterm_end_in_the_safe_state_with_the_file_closed(tmp_path,
     assert end["smu"]["output_enabled"] is False and end["smu"]["current_A"] == 0
     assert end["lockin_b"]["excitation_V"] == pytest.approx(0.004)
     assert end["magnet"]["status_x"] == "HOLD"
+
+
+# --------------------------------------------------------------------------- resume
+def _kill_when(path, rows_at_least, proc):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if path.exists() and len(load_run(path).data["field"]) >= rows_at_least:
+                break
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.parametrize("kill_after", [40, 250])  # on the up branch, on the down branch
+def test_resume_after_sigkill_measures_every_point_exactly_once(tmp_path, kill_after):
+    path = tmp_path / "resumed.h5"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=pathlib.Path(__file__).parents[1])
+    _kill_when(path, kill_after, proc)
+    before = load_run(path)
+    n_before = len(before.data["field"])
+
+    runner = Runner.for_resume(path)
+    assert runner.run() == path
+    run = load_run(path)
+    assert run.status == "finished"
+    plan_size = len(run.done)
+    assert sorted(run.plan_index.tolist()) == list(range(plan_size))  # each point once
+    assert np.array_equal(run.data["resistance"][:n_before], before.data["resistance"])  # nothing lost
+    assert any(kind == "resume" for _, kind, _ in run.log)
+    assert run.metadata["resumed"] == 1
+    # the hysteresis survives the interruption: antiparallel window on both branches
+    f, d, r = run.data["field"], run.data["direction"], run.data["resistance"]
+    r_p = np.median(r[np.abs(f) > 0.035])
+    assert np.all(r[(d > 0) & (f > 0.010) & (f < 0.023)] > 1.05 * r_p)
+    assert np.all(r[(d < 0) & (f < -0.010) & (f > -0.023)] > 1.05 * r_p)
+
+
+def test_resume_refuses_a_finished_run(tmp_path):
+    st = _station(tmp_path)
+    path = Runner(st, _tmr(), folder=tmp_path).run()
+    with pytest.raises(ValueError, match="finished"):
+        Runner.for_resume(path)
+
+
+def test_cli_resume_continues_an_aborted_run(tmp_path):
+    from click.testing import CliRunner
+
+    from cryo_acq.cli import main
+
+    st = _station(tmp_path)
+    runner = Runner(st, _tmr(), folder=tmp_path)
+    runner.on_progress = lambda p: runner.stop() if p.done == 7 else None
+    path = runner.run()
+    result = CliRunner().invoke(main, ["resume", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "7/62 points done (aborted)" in result.output
+    run = load_run(path)
+    assert run.status == "finished" and sorted(run.plan_index.tolist()) == list(range(62))
+    kinds = [kind for _, kind, _ in run.log]
+    assert kinds.index("abort") < kinds.index("previous-status") < kinds.index("resume")
+
+
+# --------------------------------------------------------------------------- guards
+def test_temperature_excursion_pauses_and_the_run_resumes_by_itself(tmp_path):
+    text = resolve("vti-a01").read_text()
+    text = text.replace("safe_state:", "guards:\n  temperature: {tolerance: 0.02, settle: 60, poll: 10, timeout: 3600}\n\nsafe_state:")
+    text = text.replace("sim:\n", "sim:\n  excursions:\n    - {start: 200, duration: 400, size: 0.3}\n")
+    path = tmp_path / "guarded.yaml"
+    path.write_text(text)
+    st = Station.from_yaml(path, sim=True)
+    run = load_run(Runner(st, _tmr(), folder=tmp_path).run())
+    assert run.status == "finished"
+    assert sorted(run.plan_index.tolist()) == list(range(len(run.done)))  # every point, once
+    kinds = [kind for _, kind, _ in run.log]
+    assert "pause" in kinds and "resume" in kinds
+    pause = next(t for t, kind, _ in run.log if kind == "pause")
+    resumed = next(t for t, kind, _ in run.log if kind == "resume")
+    assert 200 <= pause < 260 and resumed > pause + 60
+    assert np.all(np.abs(run.data["temperature"] - 1.5) < 0.02)  # nothing measured during the excursion
+    assert not np.any((run.data["time"] > pause) & (run.data["time"] < resumed))
+
+
+def test_guard_that_never_clears_aborts_to_the_safe_state(tmp_path):
+    text = resolve("vti-a01").read_text()
+    text = text.replace("safe_state:", "guards:\n  temperature: {tolerance: 0.02, settle: 60, poll: 10, timeout: 120}\n\nsafe_state:")
+    text = text.replace("sim:\n", "sim:\n  excursions:\n    - {start: 200, duration: 800, size: 3.0}\n")
+    path = tmp_path / "guarded.yaml"
+    path.write_text(text)
+    st = Station.from_yaml(path, sim=True)
+    run = load_run(Runner(st, _tmr(), folder=tmp_path).run())
+    assert run.status == "aborted" and "temperature did not clear within 120 s" in run.reason
+    assert not st.source().output_enabled

@@ -195,6 +195,10 @@ class Magnet:
         else:
             self.hold()
 
+    def statuses(self) -> dict[str, str]:
+        """The supply's own state word per axis (HOLD, RTOS, ...; for an AMI 430 its state)."""
+        return {a: c.status() for a, c in self._controls.items()}
+
     def identity(self) -> str:
         return "; ".join(f"{name}: {ident}" for name, ident in self._identities.items())
 

@@ -31,6 +31,8 @@ class Fridge:
         self.setpoint = base_temperature if temperature is None else temperature
         self.heater_range = 0
         self.excursion = 0.0  #: K added on top (a drift the guards should catch)
+        #: scheduled excursions: (start s, duration s, size K), from the station file's sim section
+        self.excursions: list[tuple[float, float, float]] = []
         self.ramp_rate = 0.0  #: K/s of the set-point ramp; 0 = steps
         self._t0 = clock.now()
         self._T0 = self.setpoint if temperature is not None else base_temperature
@@ -72,7 +74,15 @@ class Fridge:
         else:
             value = self._relax(self._on_ramp(end - self._t0) if end > self._t0 else self._T0,
                                 self._goal, t - end)
-        return value + self.excursion
+        return value + self.excursion + self.scheduled_excursion(t)
+
+    def scheduled_excursion(self, t: float) -> float:
+        """K added at station time ``t`` by the scheduled excursions (a smooth bump each)."""
+        total = 0.0
+        for start, duration, size in self.excursions:
+            if start <= t < start + duration:
+                total += size * math.sin(math.pi * (t - start) / duration) ** 2
+        return total
 
     def present_setpoint(self) -> float:
         """What a controller reports as its set-point: the ramping value during a ramp."""
@@ -101,7 +111,7 @@ class Fridge:
 
     def _restart(self) -> None:
         now = self.clock.now()
-        self._T0 = self.temperature_at(now) - self.excursion
+        self._T0 = self.temperature_at(now) - self.excursion - self.scheduled_excursion(now)
         self._goal0 = self.goal_at(now) if self.ramp_rate > 0 else self._T0
         self._t0 = now
         self._goal = self._effective_goal()
