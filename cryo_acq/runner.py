@@ -108,11 +108,12 @@ class Runner:
         t0 = clock.now()
         procedure.note = lambda message, kind="note": run.log(clock.now(), kind, message)
         try:
-            pending = list(plan.pending(run.done))
-            if pending:
-                self._retrying(run, "prepare", lambda: procedure.prepare_from(station, pending[0]))
-            done = int(run.done.sum())
-            for point in pending:
+            done_mask = run.done
+            first = next(plan.pending(done_mask), None)
+            if first is not None:
+                self._retrying(run, "prepare", lambda: procedure.prepare_from(station, first))
+            done = int(done_mask.sum())
+            for point in plan.pending(done_mask):
                 row = self._measure_guarded(run, point)
                 row.setdefault("time", clock.now())
                 run.append(row, point)

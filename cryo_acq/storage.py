@@ -112,7 +112,7 @@ class RunFile:
             f.attrs.update(attrs or {})
             g = f.create_group("plan")
             g.attrs["plan"] = json.dumps(plan.describe())
-            g.create_dataset("order", data=np.array([p.grid for p in plan.points], dtype=np.int64))
+            g.create_dataset("order", data=plan.order())
             f.create_dataset("done", data=np.zeros(len(plan), bool) if done is None else done.astype(bool))
             data = f.create_group("data")
             for c in columns:

@@ -13,7 +13,8 @@ and each reading records the measured value of the moving axis.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -78,13 +79,38 @@ class Point:
     direction: int = 0  #: +1 up, -1 down (loops), 0 otherwise
 
 
+class _Points(Sequence):
+    """The points of a plan, computed on demand (a million-point plan costs no memory)."""
+
+    def __init__(self, plan: "Plan"):
+        self._plan = plan
+
+    def __len__(self) -> int:
+        return int(np.prod(self._plan.shape))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(index)
+        return self._plan.point(index)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self._plan.point(i)
+
+
 @dataclass
 class Plan:
     """An ordered set of points over 1 or 2 axes.
 
     ``outer`` varies slowest. ``snake`` reverses the inner axis on every other
     outer step (a 2-D map that never jumps back). ``directions`` gives the loop
-    direction of each inner value (for loops along the inner axis).
+    direction of each inner value (for loops along the inner axis). Points are
+    computed on demand.
     """
 
     inner: Axis
@@ -93,7 +119,6 @@ class Plan:
     directions: np.ndarray | None = None
     mode: str = "stepped"  #: "stepped" or "continuous"
     rate: float | None = None  #: continuous: axis rate in its unit per second
-    points: list[Point] = field(init=False)
 
     def __post_init__(self):
         if self.mode not in ("stepped", "continuous"):
@@ -103,27 +128,42 @@ class Plan:
         for axis in (self.inner, self.outer):
             if axis is not None and not np.all(np.isfinite(axis.values)):
                 raise PlanError(f"{axis.name}: set-points must be finite numbers")
-        self.points = list(self._generate())
 
-    def _generate(self):
-        inner = self.inner.values
-        outer_values = self.outer.values if self.outer is not None else [None]
-        index = 0
-        for i, o in enumerate(outer_values):
-            order = range(inner.size)
-            if self.snake and i % 2 == 1:
-                order = reversed(order)
-            for j in order:
-                setpoints = {self.inner.name: float(inner[j])}
-                grid = (j,)
-                if o is not None:
-                    setpoints = {self.outer.name: float(o), **setpoints}
-                    grid = (i, j)
-                direction = int(self.directions[j]) if self.directions is not None else 0
-                if self.snake and i % 2 == 1 and direction:
-                    direction = -direction
-                yield Point(index, grid, setpoints, direction)
-                index += 1
+    @property
+    def points(self) -> _Points:
+        return _Points(self)
+
+    def _inner_index(self, outer_index: int, position: int) -> int:
+        n = self.inner.values.size
+        return n - 1 - position if self.snake and outer_index % 2 == 1 else position
+
+    def point(self, index: int) -> Point:
+        """The ``index``-th point of the plan (0-based)."""
+        n = self.inner.values.size
+        i, position = divmod(index, n)
+        j = self._inner_index(i, position)
+        setpoints = {self.inner.name: float(self.inner.values[j])}
+        grid: tuple[int, ...] = (j,)
+        if self.outer is not None:
+            setpoints = {self.outer.name: float(self.outer.values[i]), **setpoints}
+            grid = (i, j)
+        direction = int(self.directions[j]) if self.directions is not None else 0
+        if self.snake and i % 2 == 1 and direction:
+            direction = -direction
+        return Point(index, grid, setpoints, direction)
+
+    def order(self) -> np.ndarray:
+        """Grid index of every point, in order: (n, ndim) int array."""
+        n_inner = self.inner.values.size
+        n_outer = self.outer.values.size if self.outer is not None else 1
+        outer = np.repeat(np.arange(n_outer), n_inner)
+        inner = np.tile(np.arange(n_inner), n_outer)
+        if self.snake:
+            odd = outer % 2 == 1
+            inner[odd] = n_inner - 1 - inner[odd]
+        if self.outer is None:
+            return inner[:, None].astype(np.int64)
+        return np.stack([outer, inner], axis=1).astype(np.int64)
 
     # --- shape
     @property
@@ -135,13 +175,13 @@ class Plan:
         return tuple(a.values.size for a in self.axes)
 
     def __len__(self) -> int:
-        return len(self.points)
+        return int(np.prod(self.shape))
 
     def pending(self, done: np.ndarray | None = None):
         """Points not yet measured, in order."""
-        for p in self.points:
-            if done is None or not done[p.index]:
-                yield p
+        indices = range(len(self)) if done is None else np.flatnonzero(~np.asarray(done, bool))
+        for i in indices:
+            yield self.point(int(i))
 
     def describe(self) -> dict:
         """JSON-able description (stored in the run file)."""
