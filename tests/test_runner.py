@@ -299,3 +299,20 @@ def test_guard_that_never_clears_aborts_to_the_safe_state(tmp_path):
     run = load_run(Runner(st, _tmr(), folder=tmp_path).run())
     assert run.status == "aborted" and "temperature did not clear within 120 s" in run.reason
     assert not st.source().output_enabled
+
+
+def test_memory_stays_flat_over_a_long_run(tmp_path):
+    sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "bench"))
+    from bench_memory import long_vi, rss_mb
+
+    procedure = long_vi(24_008)
+    st = Station.from_yaml("vti-a01", sim=True)
+    rss = {}
+
+    def on_progress(p):
+        if p.done in (2_000, 24_008):
+            rss[p.done] = rss_mb()
+
+    run = load_run(Runner(st, procedure, folder=tmp_path, on_progress=on_progress).run())
+    assert run.status == "finished" and len(run.data["voltage"]) == 24_008
+    assert rss[24_008] - rss[2_000] < 15  # MB over 22 000 points
