@@ -271,5 +271,14 @@ def export(run_file, as_csv, out) -> None:
     click.echo(str(out))
 
 
+# --------------------------------------------------------------------------- more commands
+def _register() -> None:
+    from .cli_fit import fit
+
+    main.add_command(fit)
+
+
+_register()
+
 if __name__ == "__main__":
     main()
