@@ -273,9 +273,11 @@ def export(run_file, as_csv, out) -> None:
 
 # --------------------------------------------------------------------------- more commands
 def _register() -> None:
+    from .cli_demo import demo, plot
     from .cli_fit import fit
 
-    main.add_command(fit)
+    for command in (fit, plot, demo):
+        main.add_command(command)
 
 
 _register()
