@@ -103,7 +103,9 @@ class CoNbSe2Sample:
         if order <= 0:
             return 0.0, p.zbp_width
         width = math.hypot(p.zbp_width, 1.8 * K_B * env.temperature / E)  # rms of -df/dE: pi kT / sqrt(3)
-        return p.zbp_height * min(order, 1.0) * p.zbp_width / width, width
+        # absolute rounding: the junction's tables are cached by these, and a weight near
+        # zero (close to T_K) must not make every reading a new table
+        return round(p.zbp_height * min(order, 1.0) * p.zbp_width / width, 3), round(width, 6)
 
     def _junction_scale(self, current, env, args) -> float:
         """1 + TMR in the antiparallel state, 1 otherwise.
