@@ -275,8 +275,9 @@ def export(run_file, as_csv, out) -> None:
 def _register() -> None:
     from .cli_demo import demo, plot
     from .cli_fit import fit
+    from .cli_gui import gui
 
-    for command in (fit, plot, demo):
+    for command in (fit, plot, demo, gui):
         main.add_command(command)
 
 

@@ -42,6 +42,7 @@ class Progress:
     total: int
     station_time: float  #: s since the run started
     row: dict | None = None  #: the reading just taken
+    point: object = None  #: the plan point it measures (grid index, set-points, direction)
 
 
 class Runner:
@@ -84,7 +85,9 @@ class Runner:
         return cls(station, procedure, path=path, resume=True, **kwargs)
 
     def stop(self) -> None:
-        """Ask the run to stop: the wait in progress ends, then the safe state."""
+        """Ask the run to stop: the wait in progress ends, then the safe state. Asked
+        before the run has started, the run stops at its first point."""
+        self._stop_asked = True
         self.station.clock.request_stop()
 
     def run(self):
@@ -103,7 +106,9 @@ class Runner:
             run = RunFile.create(self.path, procedure=procedure.NAME, parameters=procedure.parameter_record(),
                                  units=procedure.units(), plan=plan, station_text=station.text,
                                  snapshot=station.snapshot(), attrs={"sim": bool(station.sim)})
-        clock.clear_stop()
+        clock.clear_stop()  # a stop left over from an earlier run
+        if getattr(self, "_stop_asked", False):
+            clock.request_stop()  # ... but not one asked of this run
         restore = self._install_signal_handlers()
         t0 = clock.now()
         procedure.note = lambda message, kind="note": run.log(clock.now(), kind, message)
@@ -119,7 +124,7 @@ class Runner:
                 run.append(row, point)
                 done += 1
                 if self.on_progress:
-                    self.on_progress(Progress(done, len(plan), clock.now() - t0, row))
+                    self.on_progress(Progress(done, len(plan), clock.now() - t0, row, point))
             self._retrying(run, "finish", lambda: procedure.finish(station))
             self.status = "finished"
         except (StopRequested, KeyboardInterrupt, GuardTimeout) as exc:
