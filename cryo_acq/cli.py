@@ -273,11 +273,12 @@ def export(run_file, as_csv, out) -> None:
 
 # --------------------------------------------------------------------------- more commands
 def _register() -> None:
+    from .cli_campaign import runs, sequence
     from .cli_demo import demo, plot
     from .cli_fit import fit
     from .cli_gui import gui
 
-    for command in (fit, plot, demo, gui):
+    for command in (fit, plot, demo, gui, sequence, runs):
         main.add_command(command)
 
 

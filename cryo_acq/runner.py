@@ -15,6 +15,7 @@ It is the one execution engine, for the command line and the GUI alike:
 from __future__ import annotations
 
 import logging
+import pathlib
 import signal
 import threading
 import traceback
@@ -142,7 +143,17 @@ class Runner:
                 run.log(clock.now(), "safe-state", problem)
             run.close(self.status, self.reason, snapshot_end=station.snapshot(),
                       meta={"station_seconds": clock.now() - t0})
+            self._catalogue()
         return self.path
+
+    def _catalogue(self) -> None:
+        """Keep the run catalogue beside the data up to date (never fails a run)."""
+        try:
+            from . import catalogue
+
+            catalogue.update(pathlib.Path(self.path).parent, self.path)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("run catalogue not updated: %s", exc)
 
     def _measure(self, run: RunFile, point) -> dict:
         return self._retrying(run, f"point {point.index}", lambda: self.procedure.measure(self.station, point))
