@@ -103,7 +103,13 @@ class RunFile:
                done: np.ndarray | None = None, attrs: dict | None = None) -> "RunFile":
         """Create the file (refusing to overwrite one) with everything known up front."""
         path = pathlib.Path(path)
-        f = h5py.File(path, "w-", libver="latest")
+        if path.exists():
+            raise FileExistsError(f"{path} exists; run files are never overwritten")
+        # built under a temporary name, renamed once consistent: a process killed while
+        # creating leaves no half-made file at the run's path
+        creating = path.with_name(path.name + ".creating")
+        creating.unlink(missing_ok=True)
+        f = h5py.File(creating, "w-", libver="latest")
         try:
             columns = list(units)
             f.attrs.update(format=FORMAT, format_version=FORMAT_VERSION, procedure=procedure, started=_now(),
@@ -134,9 +140,10 @@ class RunFile:
             _appendable(log, "kind", "S32")
             _appendable(log, "message", "S1024")
             f.swmr_mode = True
+            os.replace(creating, path)
         except Exception:
             f.close()
-            path.unlink(missing_ok=True)
+            creating.unlink(missing_ok=True)
             raise
         return cls(path, f, columns, plan)
 
