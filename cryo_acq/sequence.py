@@ -42,7 +42,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .clock import StopRequested, VirtualClock, WaitTimeout
 from .guards import build as build_guards
-from .station_file import Guards, StationConfig, StationFileError, _line_map, _Strict, _where
+from .station_file import (Guards, StationConfig, StationFileError, _line_map, _Strict, _where, resolve_named,
+                           shipped_files)
 
 log = logging.getLogger(__name__)
 
@@ -319,22 +320,12 @@ class Sequence:
 # --------------------------------------------------------------------------- loading
 def shipped_sequences() -> dict[str, pathlib.Path]:
     """Example sequences shipped with cryo_acq, by name."""
-    folder = pathlib.Path(__file__).parent / "sequences"
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return shipped_files("sequences")
 
 
 def resolve(ref: str | pathlib.Path) -> pathlib.Path:
     """A sequence file from a path or the name of a shipped sequence."""
-    path = pathlib.Path(ref)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise SequenceError(str(path), ["file not found"])
-        return path
-    shipped = shipped_sequences()
-    if str(ref) in shipped:
-        return shipped[str(ref)]
-    raise SequenceError(str(ref), [f"no such file, and no shipped sequence of that name "
-                                   f"(shipped: {', '.join(sorted(shipped)) or 'none'})"])
+    return resolve_named(ref, "sequences", "sequence", SequenceError)
 
 
 def load(ref: str | pathlib.Path) -> Sequence:

@@ -283,24 +283,35 @@ def _cross_references(config: StationConfig) -> list[tuple[tuple, str]]:
 
 
 # --------------------------------------------------------------------------- loading
+def shipped_files(kind: str) -> dict[str, pathlib.Path]:
+    """Example files shipped with cryo_acq in ``cryo_acq/<kind>/``, by name."""
+    folder = pathlib.Path(__file__).parent / kind
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def resolve_named(ref: str | pathlib.Path, kind: str, what: str, error=None) -> pathlib.Path:
+    """A file from a path, or the name of a shipped ``kind`` (stations, sequences)."""
+    error = error or StationFileError
+    path = pathlib.Path(ref)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise error(str(path), ["file not found"])
+        return path
+    shipped = shipped_files(kind)
+    if str(ref) in shipped:
+        return shipped[str(ref)]
+    raise error(str(ref), [f"no such file, and no shipped {what} of that name "
+                           f"(shipped: {', '.join(sorted(shipped)) or 'none'})"])
+
+
 def shipped_stations() -> dict[str, pathlib.Path]:
     """Example stations shipped with cryo_acq, by name."""
-    folder = pathlib.Path(__file__).parent / "stations"
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return shipped_files("stations")
 
 
 def resolve(station: str | pathlib.Path) -> pathlib.Path:
     """A station file path from a path or the name of a shipped station."""
-    path = pathlib.Path(station)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise StationFileError(str(path), ["file not found"])
-        return path
-    shipped = shipped_stations()
-    if str(station) in shipped:
-        return shipped[str(station)]
-    raise StationFileError(str(station), [f"no such file, and no shipped station of that name "
-                                          f"(shipped: {', '.join(sorted(shipped))})"])
+    return resolve_named(station, "stations", "station")
 
 
 def _line_map(node, path=(), out=None) -> dict[tuple, int]:

@@ -250,7 +250,7 @@ class LiveSimVisaLibrary(SimVisaLibrary):
         return cls(key)
 
     def _init(self) -> None:
-        self._key = (type(self), self.library_path)  # pyvisa's registry key for this library
+        self._key = (type(self), vars(self)["library_path"])  # pyvisa's registry key for this library
         self.sessions = {}
         self.devices = Devices()
         self.live_devices: dict[str, LiveDevice] = {}

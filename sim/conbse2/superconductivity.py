@@ -6,7 +6,7 @@ temperature (K) and the in-plane / out-of-plane field (T). SI units throughout
 called tens of thousands of times per simulated measurement (``Tc(B)`` is the only
 non-trivial part and is cached on its exact arguments).
 
-Model (``docs/sample-model.md``, ``/work/shared/SAMPLE_MODEL.md``):
+Model (``docs/sample-model.md``):
 
 * **Orbital pair breaking** (paper, Methods eq. 2), thin film::
 
