@@ -868,7 +868,8 @@ class SequenceRun:
         kwargs = dict(guards=build_guards(self.guards), on_progress=progress, retries=self.instrument_retries)
         runner, resumed = None, False
         if path.exists():
-            from .catalogue import Incomplete, read_summary
+            from .catalogue import read_summary
+            from .storage import Incomplete
 
             try:
                 read_summary(path)  # checked first: load_run could spin for minutes on a damaged file

@@ -228,6 +228,103 @@ class RunFile:
 
 
 # --------------------------------------------------------------------------- reading
+_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_WRITE, _SWMR_WRITE = 0x01, 0x04  #: superblock file-consistency flags
+
+
+class Incomplete(ValueError):
+    """A run file whose creation never finished: it holds no point."""
+
+
+def probe(path: str | pathlib.Path) -> bool:
+    """Look at an HDF5 file's superblock before opening it; returns whether it must be
+    opened in SWMR mode (its writer is alive, or died, in SWMR mode).
+
+    Raises ValueError, without opening the file, for what HDF5 would struggle with: not an
+    HDF5 file; a file shorter than its superblock says (truncated, or still being created:
+    opened in SWMR mode such a file makes HDF5 retry its metadata reads for minutes); a
+    file opened for writing but not yet in SWMR mode (being created, or its writer was
+    killed while creating it: a run file holds no point before its SWMR switch)."""
+    path = pathlib.Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise Incomplete("empty file (killed as it was created?)")
+    with open(path, "rb") as fh:
+        head = fh.read(48)
+    if head[:8] != _SIGNATURE:
+        raise ValueError("not an HDF5 file")
+    if len(head) < 12:
+        raise ValueError(f"truncated ({size} bytes)")
+    version, flags = head[8], head[11]
+    if version < 2:  # old superblocks carry no flags; cryo_acq writes version 3
+        return False
+    if len(head) < 36:
+        raise ValueError(f"truncated ({size} bytes)")
+    eof = int.from_bytes(head[28:36], "little")
+    if flags & _WRITE and not flags & _SWMR_WRITE:
+        raise Incomplete("being created, or its writer was killed while creating it (it holds no point)")
+    if eof > size:
+        raise ValueError(f"truncated: {size} of its {eof} bytes")
+    return bool(flags & _SWMR_WRITE)
+
+
+#: metadata read attempts in SWMR mode (HDF5's default, 100 with back-off, spins for
+#: minutes on a damaged file; a few are enough for a reader racing a live writer)
+SWMR_READ_ATTEMPTS = 5
+_attempts_setter: Any = False
+
+
+def _set_read_attempts():
+    """``H5Pset_metadata_read_attempts`` of the libhdf5 h5py uses (h5py does not wrap it);
+    None if it cannot be found."""
+    global _attempts_setter
+    if _attempts_setter is not False:
+        return _attempts_setter
+    _attempts_setter = None
+    try:
+        import ctypes
+        import glob
+
+        paths = []
+        try:
+            with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+                paths = sorted({line.split()[-1] for line in fh if "libhdf5" in line and "_hl" not in line
+                                and line.split()[-1].startswith("/")})
+        except OSError:
+            pass
+        libs = os.path.join(os.path.dirname(h5py.__file__), os.pardir, "h5py.libs")
+        paths += glob.glob(os.path.join(libs, "libhdf5-*")) + glob.glob(os.path.join(libs, "libhdf5.*"))
+        for path in paths:
+            if "_hl" in os.path.basename(path):
+                continue
+            try:
+                setter = ctypes.CDLL(path).H5Pset_metadata_read_attempts
+            except (OSError, AttributeError):
+                continue
+            setter.argtypes, setter.restype = [ctypes.c_int64, ctypes.c_uint], ctypes.c_int
+            _attempts_setter = setter
+            break
+    except Exception:  # noqa: BLE001 - without it, h5py's defaults
+        _attempts_setter = None
+    return _attempts_setter
+
+
+def open_run_file(path: str | pathlib.Path):
+    """An h5py File for reading that fails rather than hangs on a damaged file: checked by
+    :func:`probe`; SWMR mode only when a SWMR writer had it, then with few read attempts."""
+    if not probe(path):
+        return h5py.File(path, "r")
+    setter = _set_read_attempts()
+    if setter is None:
+        return h5py.File(path, "r", swmr=True)
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    if setter(fapl.id, SWMR_READ_ATTEMPTS) < 0:
+        return h5py.File(path, "r", swmr=True)
+    fid = h5py.h5f.open(os.fsencode(str(path)), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ, fapl=fapl)
+    return h5py.File(fid)
+
+
+
 @dataclass
 class Run:
     """A run file as read back: ``data`` (column -> array), ``metadata`` (dict), ``status``."""
@@ -261,7 +358,7 @@ def _json_bytes(ds) -> dict:
 def load_run(path: str | pathlib.Path) -> Run:
     """Read a run file, finished or not (a file whose writer died opens too)."""
     path = pathlib.Path(path)
-    with h5py.File(path, "r", swmr=True) as f:
+    with open_run_file(path) as f:
         if f.attrs.get("format") != FORMAT:
             raise ValueError(f"{path} is not a cryo_acq run file")
         metadata = {k: (json.loads(v) if k in ("parameters", "units", "columns", "software") else v)
