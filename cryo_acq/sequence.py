@@ -37,12 +37,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .clock import StopRequested, VirtualClock, WaitTimeout
 from .guards import build as build_guards
-from .station_file import (Guards, StationConfig, StationFileError, _line_map, _Strict, _where, resolve_named,
+from .station_file import (Guards, StationConfig, StationFileError, _Strict, _where, read_yaml, resolve_named,
                            shipped_files)
 
 log = logging.getLogger(__name__)
@@ -385,17 +384,8 @@ def parse(text: str, path: str | pathlib.Path = "<sequence>") -> Sequence:
 
     path_obj = pathlib.Path(path) if str(path) != "<sequence>" else None
     where = str(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise SequenceError(where, [f"{at}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
-    if not isinstance(data, dict):
-        raise SequenceError(where, ["the file must be a mapping with a `steps:` list "
-                                    "(and optionally name, station, on_failure, retries, guards)"])
-    lines = _line_map(root)
+    data, lines = read_yaml(text, where, SequenceError, "the file must be a mapping with a `steps:` list "
+                            "(and optionally name, station, on_failure, retries, guards)")
     problems: list[str] = []
     try:
         top = SequenceModel.model_validate(data)

@@ -23,7 +23,7 @@ from sim.conbse2.presets import PRESETS
 from sim.faults import Fault
 from sim.sample import CONFIGURATIONS
 
-from .drivers import DRIVERS, ROLES
+from .drivers import DRIVERS
 
 AXES = ("x", "y", "z")
 
@@ -338,18 +338,25 @@ def _where(lines: dict[tuple, int], loc: tuple) -> str:
     return key
 
 
-def parse(text: str, path: str = "<station>") -> StationConfig:
-    """Validate station-file text; raise :class:`StationFileError` listing every problem."""
+def read_yaml(text: str, path: str, error, shape: str) -> tuple[dict, dict[tuple, int]]:
+    """YAML text -> (mapping, {key path: line}); ``error(path, problems)`` for bad YAML or a
+    top level that is not a mapping (``shape`` says what it should be)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise StationFileError(path, [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+        raise error(path, [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
     if not isinstance(data, dict):
-        raise StationFileError(path, ["the file must be a mapping with keys name, instruments, limits, ..."])
-    lines = _line_map(root)
+        raise error(path, [shape])
+    return data, _line_map(root)
+
+
+def parse(text: str, path: str = "<station>") -> StationConfig:
+    """Validate station-file text; raise :class:`StationFileError` listing every problem."""
+    data, lines = read_yaml(text, path, StationFileError,
+                            "the file must be a mapping with keys name, instruments, limits, ...")
     try:
         config = StationConfig.model_validate(data)
     except ValidationError as exc:

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from pymeasure.experiment import FloatParameter, ListParameter, Parameter
+from pymeasure.experiment import FloatParameter, ListParameter
 
 from cryo_acq.measure import go_to_temperature, read_resistance, setup_lockin, wait_until_passes
 from cryo_acq.sweeps import Axis, Plan, span

@@ -34,7 +34,7 @@ from typing import Any, Iterable
 
 from pyvisa import constants, errors, rname
 from pyvisa_sim import parser
-from pyvisa_sim.channels import Channels, ChannelProperty
+from pyvisa_sim.channels import ChannelProperty
 from pyvisa_sim.component import NoResponse, Property
 from pyvisa_sim.devices import Device, Devices
 from pyvisa_sim.highlevel import SimVisaLibrary
