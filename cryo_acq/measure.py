@@ -87,6 +87,15 @@ def loop_fields(amplitude: float, step: float) -> tuple[np.ndarray, np.ndarray]:
     return up, up[::-1].copy()
 
 
+def hysteresis_loop(station: Station, m: Measurement, axis: str, amplitude: float, step: float,
+                    settings: LockInSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Saturate along -``axis``, sweep up to +amplitude and back down, reading dV/dI at each
+    step: (up fields, up dV/dI, down fields, down dV/dI), in T and ohm."""
+    station.magnet.ramp_to(**{axis: -amplitude})
+    up, down = loop_fields(amplitude, step)
+    return up, field_sweep(station, m, axis, up, settings), down, field_sweep(station, m, axis, down, settings)
+
+
 def wait_until_passes(station: Station, read, target: float, direction: int, poll: float,
                       timeout: float, what: str = "value", tolerance: float = 0.0) -> float:
     """Continuous sweeps: wait (station clock) until ``read()`` has reached ``target`` moving

@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
 from cryo_acq.measure import (  # noqa: E402
-    LockInSettings, go_to_temperature, loop_fields, read_resistance, set_bias, setup_lockin)
+    LockInSettings, go_to_temperature, hysteresis_loop, read_resistance, set_bias, setup_lockin)
 from cryo_acq.station import Station  # noqa: E402
 
 DPI = 100
@@ -207,12 +207,9 @@ def _tmr_loop(st, temperature, bias, amplitude=0.05, step=0.001):
     m = st.use("mtj")
     set_bias(m, bias)
     setup_lockin(m, JUNCTION)
-    st.magnet.ramp_to(x=-amplitude)  # saturate both electrodes along -x
-    up, down = loop_fields(amplitude, step)
-    r_up = np.array([_at(st, m, JUNCTION, x=b) for b in up])
-    r_down = np.array([_at(st, m, JUNCTION, x=b) for b in down])
+    loop = hysteresis_loop(st, m, "x", amplitude, step, JUNCTION)  # from saturation along -x
     m.source.set_current(0.0)
-    return up, r_up, down, r_down
+    return loop
 
 
 def fig_tmr(out):
@@ -246,10 +243,7 @@ def fig_amr(out):
         go_to_temperature(st, 2.0)
         m = st.use("co_amr")
         setup_lockin(m, AMR)
-        st.magnet.ramp_to(x=-0.05)
-        up, down = loop_fields(0.05, 0.0005)
-        r_up = np.array([_at(st, m, AMR, x=b) for b in up])
-        r_down = np.array([_at(st, m, AMR, x=b) for b in down])
+        up, r_up, down, r_down = hysteresis_loop(st, m, "x", 0.05, 0.0005, AMR)
     base = np.median(np.concatenate([r_up, r_down]))
     fig, ax = plt.subplots(figsize=SIZE)
     ax.plot(up * 1e3, (r_up - base) * 1e3, "o-", ms=2.5, lw=0.8, color="C3", label="up sweep")

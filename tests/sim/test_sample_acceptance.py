@@ -7,7 +7,8 @@ station's clock, filters and noise, never from the model directly.
 import numpy as np
 import pytest
 
-from cryo_acq.measure import LockInSettings, go_to_temperature, loop_fields, read_resistance, set_bias, setup_lockin
+from cryo_acq.measure import (LockInSettings, go_to_temperature, hysteresis_loop, read_resistance, set_bias,
+                              setup_lockin)
 from cryo_acq.station import Station
 
 
@@ -116,11 +117,7 @@ def _tmr_loop(st, temperature, bias, amplitude=0.05, step=0.002):
     m = st.use("mtj")
     set_bias(m, bias)
     setup_lockin(m, JUNCTION)
-    st.magnet.ramp_to(x=-amplitude)  # saturate both electrodes along -x
-    up, down = loop_fields(amplitude, step)
-    r_up = np.array([_at(st, m, b) for b in up])
-    r_down = np.array([_at(st, m, b) for b in down])
-    return up, r_up, down, r_down
+    return hysteresis_loop(st, m, "x", amplitude, step, JUNCTION)  # from saturation along -x
 
 
 def _at(st, m, b, settings=JUNCTION):
