@@ -33,14 +33,13 @@ from instruments.lakeshore.lakeshore372 import (
 from instruments.oxford._protocol import OxfordCommandError
 from instruments.oxford.mercury_ips import MercuryIPS
 from instruments.oxford.triton import OxfordTriton
+from sim.binding import device_file
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-DEVICES = ROOT / "sim" / "devices"
 TIMEOUT_MS = 200
 
-MERCURY_FILE = DEVICES / "mercury_ips.yaml"
-TRITON_FILE = DEVICES / "triton.yaml"
-LS372_FILE = DEVICES / "lakeshore372.yaml"
+MERCURY_FILE = device_file("mercury_ips")
+TRITON_FILE = device_file("triton")
+LS372_FILE = device_file("lakeshore372")
 
 ADDRESS = {
     "mercury_ips": "TCPIP0::localhost::7020::SOCKET",

@@ -32,15 +32,14 @@ from pymeasure.instruments.ami.ami430 import AMI430
 from pymeasure.instruments.keithley.keithley2400 import Keithley2400
 from pymeasure.instruments.lakeshore.lakeshore3xx import LakeShore3xx
 from pymeasure.instruments.srs.sr830 import SR830, ERRStatus, LIAStatus
+from sim.binding import device_file
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-DEVICES = ROOT / "sim" / "devices"
 TIMEOUT_MS = 200
 
-SR830_FILE = DEVICES / "sr830.yaml"
-K2400_FILE = DEVICES / "keithley2400.yaml"
-LS336_FILE = DEVICES / "lakeshore336.yaml"
-AMI430_FILE = DEVICES / "ami430.yaml"
+SR830_FILE = device_file("sr830")
+K2400_FILE = device_file("keithley2400")
+LS336_FILE = device_file("lakeshore336")
+AMI430_FILE = device_file("ami430")
 
 DEFAULT_ADDRESS = {
     "sr830": "GPIB0::8::INSTR",
