@@ -94,7 +94,7 @@ class Compliance(Guard):
     def check(self, station, procedure):
         from instruments.roles import CurrentSource
 
-        for source in station._of_type(CurrentSource):
+        for source in (r for r in station.roles.values() if isinstance(r, CurrentSource)):
             if source.output_enabled and source.compliance_tripped:
                 return f"{source.name} is in compliance"
         return None
