@@ -40,6 +40,7 @@ from pyvisa_sim.devices import Device, Devices
 from pyvisa_sim.highlevel import SimVisaLibrary
 
 from .faults import FaultInjector
+from .grammar import Grammar, GrammarError, OxfordGrammar, grammar_for
 
 DEVICE_DIR = pathlib.Path(__file__).parent / "devices"
 
@@ -103,8 +104,12 @@ class LiveDevice(Device):
     faults: FaultInjector
     banner: list[bytes]
 
-    def attach(self, model: Any, faults: FaultInjector, banner: Iterable[str], log_length: int):
+    def attach(self, model: Any, faults: FaultInjector, banner: Iterable[str], log_length: int,
+               grammar: Grammar):
         self.model = model
+        self.grammar = grammar
+        #: device UIDs the file knows (an Oxford instrument answers NOT_FOUND for others)
+        self.known_devices = OxfordGrammar.devices_in(self._all_queries())
         self.faults = faults
         self.banner = [line.encode() for line in banner]
         #: (station time, message) of the latest messages received, newest last
@@ -118,6 +123,19 @@ class LiveDevice(Device):
 
     def has_output(self) -> bool:
         return bool(self._output_buffers)
+
+    def pop_reply(self) -> bytes | None:
+        """The oldest whole reply waiting to be read (termination included), or None."""
+        return bytes(self._output_buffers.popleft()) if self._output_buffers else None
+
+    def device_clear(self) -> None:
+        """IEEE 488.1 device clear: input and output buffers emptied; error state kept."""
+        self._input_buffer = bytearray()
+        self._output_buffers.clear()
+
+    def status_byte(self) -> int:
+        """The serial-poll status byte, as this instrument family builds it."""
+        return self.grammar.status_byte(self)
 
     def queue_banner(self) -> None:
         for line in self.banner:
@@ -141,11 +159,18 @@ class LiveDevice(Device):
         if fault == "silent":  # stopped answering: the message is lost entirely
             return
 
-        queries = message.split(self.delimiter) if self.delimiter else [message]
-        for query in queries:
-            response = self._match(query)
+        for query in self.grammar.pieces(message):
+            if not query:  # an empty piece (a trailing delimiter) is ignored
+                continue
+            if query == b"*STB?" and self.grammar.ieee488:
+                response = str(self.status_byte()).encode()
+            else:
+                response = self._match(query)
             if response is None:
-                response = self.error_response("command_error")
+                # unknown or malformed: the instrument's own error state, and its own
+                # reply -- for most, none at all (the client times out, as on the bench)
+                self.error_response("command_error")
+                response = self.grammar.unknown_reply(query, self.known_devices)
             if response is NoResponse or response is None:
                 continue
             if fault == "drop":
@@ -155,7 +180,8 @@ class LiveDevice(Device):
             self._output_buffers.append(bytearray(response) + self._response_eom)
 
     def _match_setters(self, query: bytes):
-        text = query.decode("utf-8")
+        text = query.decode("utf-8", errors="replace")
+        refused = False
         for name, setter_parser, response, error_response in self._setters:
             try:
                 value = setter_parser(text)
@@ -168,7 +194,17 @@ class LiveDevice(Device):
             except ValueError:
                 if isinstance(error_response, bytes):
                     return _fill(error_response, shown)
+                refused = True
+        if refused:  # a known setting, a value out of its specs: an execution error, no reply
+            self.error_response("execution_error")
+            return NoResponse
         return None
+
+    def _all_queries(self) -> list[str]:
+        keys = list(self._dialogues) + list(self._getters)
+        for channels in self._channels.values():
+            keys += list(channels._dialogues["__default__"]) + list(channels._getters["__default__"])
+        return [k.decode(errors="replace") for k in keys]
 
 
 def _set_value_text(text: str, setter_parser) -> str:
@@ -202,8 +238,14 @@ def build_device(binding: Binding, log_length: int = 10_000) -> LiveDevice:
     if len(devices) != 1:
         raise BindingError(f"{binding.device_file.name}: expected one device, found {len(devices)}")
     (name, device_dict), = devices.items()
+    delimiter = device_dict.get("delimiter", ";").encode("utf-8")
+    try:
+        grammar = grammar_for(device_dict.get("grammar"), delimiter, binding.device_file.name)
+    except GrammarError as exc:
+        raise BindingError(str(exc)) from None
+    device_dict = grammar.canonical_device(device_dict)
 
-    device = LiveDevice(name, device_dict.get("delimiter", ";").encode("utf-8"))
+    device = LiveDevice(name, delimiter)
     device.add_error_handler(device_dict.get("error", {}))
     for itype, eom in device_dict.get("eom", {}).items():
         device.add_eom(itype, *parser._get_pair(eom))
@@ -216,7 +258,7 @@ def build_device(binding: Binding, log_length: int = 10_000) -> LiveDevice:
     for ch_name, ch_dict in device_dict.get("channels", {}).items():
         _bind_properties(device._channels[ch_name], ch_dict.get("properties", {}), binding.model,
                          LiveChannelProperty, f"{where} channel {ch_name}")
-    device.attach(binding.model, binding.faults, device_dict.get("banner", []), log_length)
+    device.attach(binding.model, binding.faults, device_dict.get("banner", []), log_length, grammar)
     return device
 
 
@@ -279,6 +321,53 @@ class LiveSimVisaLibrary(SimVisaLibrary):
             sess.device.clock.sleep((timeout_ms or 0) / 1000)
             raise errors.VisaIOError(constants.VI_ERROR_TMO)
         return super().read(session, count)
+
+    # --- VISA operations drivers call (pyvisa-sim has none of them)
+    def _device_of(self, session):
+        sess = self.sessions.get(session)
+        return None if sess is None else getattr(sess, "device", None)
+
+    def clear(self, session):
+        device = self._device_of(session)
+        if device is None:
+            return constants.StatusCode.error_invalid_object
+        device.device_clear()
+        return constants.StatusCode.success
+
+    def read_stb(self, session):
+        device = self._device_of(session)
+        if device is None:
+            return 0, constants.StatusCode.error_invalid_object
+        return device.status_byte(), constants.StatusCode.success
+
+    def assert_trigger(self, session, protocol):
+        device = self._device_of(session)
+        if device is None:
+            return constants.StatusCode.error_invalid_object
+        device.write(b"*TRG" + device._query_eom)  # a GPIB GET acts as *TRG
+        return constants.StatusCode.success
+
+    def lock(self, session, lock_type, timeout, requested_key=None):
+        # one process owns the simulated lab, so a lock is always granted
+        if self._device_of(session) is None:
+            return "", constants.StatusCode.error_invalid_object
+        key = requested_key or f"cryo-acq-sim-{session}"
+        return key, constants.StatusCode.success
+
+    def unlock(self, session):
+        if self._device_of(session) is None:
+            return constants.StatusCode.error_invalid_object
+        return constants.StatusCode.success
+
+    def flush(self, session, mask):
+        device = self._device_of(session)
+        if device is None:
+            return constants.StatusCode.error_invalid_object
+        if mask & (constants.BufferOperation.discard_read_buffer | constants.BufferOperation.discard_read_buffer_no_io):
+            device._output_buffers.clear()
+        if mask & (constants.BufferOperation.discard_write_buffer | constants.BufferOperation.discard_receive_buffer):
+            device._input_buffer = bytearray()
+        return constants.StatusCode.success
 
     def close(self, session):
         status = super().close(session)
