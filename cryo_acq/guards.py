@@ -122,8 +122,30 @@ class MagnetState(Guard):
         return None
 
 
+@dataclass
+class DiskSpace(Guard):
+    """Free space on the disk the run file is written to above ``min_free`` bytes. Always on
+    (the station's ``guards.disk`` sets its options); the runner tells it the folder."""
+
+    min_free: float = 50 * 1024**2
+    settle: float = 0.0
+    timeout: float = 6 * 3600.0
+    poll: float = 30.0
+    folder: str = "."
+    name = "disk"
+
+    def check(self, station, procedure):
+        from .storage import _size, free_space
+
+        free = free_space(self.folder)
+        if free < self.min_free:
+            return (f"disk nearly full: {_size(free)} free in {self.folder}, below the {_size(self.min_free)} "
+                    "kept free (make room; the run goes on by itself)")
+        return None
+
+
 KINDS = {"temperature": TemperatureBand, "lockin_overload": LockInOverload, "compliance": Compliance,
-         "magnet": MagnetState}
+         "magnet": MagnetState, "disk": DiskSpace}
 
 
 def build(section: dict | None) -> list[Guard]:

@@ -27,9 +27,9 @@ from pyvisa.errors import VisaIOError
 from instruments.roles.base import InstrumentReplyError
 
 from .clock import StopRequested, WaitTimeout
-from .guards import GuardTimeout
+from .guards import DiskSpace, GuardTimeout
 from .guards import build as build_guards
-from .storage import RunFile, new_run_path
+from .storage import RunFile, StorageError, check_space, estimated_size, new_run_path
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,13 @@ class Runner:
         self.retries = retries
         self.on_progress = on_progress
         #: conditions that pause the run (default: the station file's ``guards``)
-        self.guards = guards if guards is not None else build_guards(station.config.guards.enabled())
+        self.guards = list(guards if guards is not None else build_guards(station.config.guards.enabled()))
+        if not any(isinstance(g, DiskSpace) for g in self.guards):  # the disk is always watched
+            self.guards.append(DiskSpace(**station.config.guards.enabled().get("disk", {})))
         self.resume = resume  #: continue the run file at ``path`` instead of starting a new one
         self.status = "running"
         self.reason = ""
+        self.unsafe: list[str] = []  #: instruments the safe state could not reach
 
     @classmethod
     def for_resume(cls, path, station=None, **kwargs) -> "Runner":
@@ -98,19 +101,21 @@ class Runner:
         plan = procedure.plan()
         procedure.check(station, plan)  # refuses bad input; sends nothing
         clock = station.clock
-        if self.resume:
-            run = RunFile.reopen(self.path, plan)
-            run.log(clock.now(), "resume", f"resumed with {int(run.done.sum())} of {len(plan)} points done")
-        else:
-            if self.path is None:
-                self.path = new_run_path(self.folder, procedure.NAME)
-            run = RunFile.create(self.path, procedure=procedure.NAME, parameters=procedure.parameter_record(),
-                                 units=procedure.units(), plan=plan, station_text=station.text,
-                                 snapshot=station.snapshot(), attrs={"sim": bool(station.sim)})
+        folder = pathlib.Path(self.path).parent if self.path is not None else pathlib.Path(self.folder)
+        disk = next(g for g in self.guards if isinstance(g, DiskSpace))
+        disk.folder = str(folder)
+        # refused here, before any file or instrument: a disk too small for the plan
+        check_space(folder, estimated_size(plan, len(procedure.units()), station.text), keep_free=disk.min_free,
+                    what=f"{procedure.NAME} ({len(plan)} points)")
+        try:
+            run = self._open_file(plan, station, clock)
+        except StorageError as exc:  # nothing measured yet: a refusal, like a disk too small
+            raise ValueError(str(exc)) from None
         clock.clear_stop()  # a stop left over from an earlier run
         if getattr(self, "_stop_asked", False):
             clock.request_stop()  # ... but not one asked of this run
         restore = self._install_signal_handlers()
+        station.on_retry = lambda instrument, message: run.log(clock.now(), "retry", f"{instrument}: {message}")
         t0 = clock.now()
         procedure.note = lambda message, kind="note": run.log(clock.now(), kind, message)
         try:
@@ -128,6 +133,9 @@ class Runner:
                     self.on_progress(Progress(done, len(plan), clock.now() - t0, row, point))
             self._retrying(run, "finish", lambda: procedure.finish(station))
             self.status = "finished"
+        except StorageError as exc:  # the disk filled (or failed): stop measuring, keep what is flushed
+            self.status, self.reason = "failed", str(exc)
+            log.error("run failed: %s", self.reason)
         except (StopRequested, KeyboardInterrupt, GuardTimeout) as exc:
             self.status, self.reason = "aborted", self.reason or str(exc) or "stop requested"
             run.log(clock.now(), "abort", self.reason)
@@ -139,12 +147,30 @@ class Runner:
             restore()
             clock.clear_stop()
             problems = station.safe_state()
+            station.on_retry = None
             for problem in problems:
                 run.log(clock.now(), "safe-state", problem)
+            if problems:
+                self.unsafe = [p.split(":", 1)[0] for p in problems]
+                alarm = f"NOT SAFE: {', '.join(self.unsafe)} could not be put in the safe state"
+                self.reason = f"{self.reason}; {alarm}" if self.reason else alarm
+                log.critical("%s (%s)", alarm, "; ".join(problems))
             run.close(self.status, self.reason, snapshot_end=station.snapshot(),
                       meta={"station_seconds": clock.now() - t0})
             self._catalogue()
         return self.path
+
+    def _open_file(self, plan, station, clock) -> RunFile:
+        procedure = self.procedure
+        if self.resume:
+            run = RunFile.reopen(self.path, plan)
+            run.log(clock.now(), "resume", f"resumed with {int(run.done.sum())} of {len(plan)} points done")
+            return run
+        if self.path is None:
+            self.path = new_run_path(self.folder, procedure.NAME)
+        return RunFile.create(self.path, procedure=procedure.NAME, parameters=procedure.parameter_record(),
+                              units=procedure.units(), plan=plan, station_text=station.text,
+                              snapshot=station.snapshot(), attrs={"sim": bool(station.sim)})
 
     def _catalogue(self) -> None:
         """Keep the run catalogue beside the data up to date (never fails a run)."""

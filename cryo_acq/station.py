@@ -18,6 +18,7 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any
 
+from instruments.reliable import Link, ReliableDriver
 from instruments.roles import CurrentSource, LockIn, Magnet, RoleContext, TemperatureController
 
 from . import station_file
@@ -61,6 +62,11 @@ class Station:
             self.clock = clock or WallClock()
         # raw drivers are private: procedures get role adapters, which enforce the limits
         self._drivers: dict[str, Any] = {}
+        #: each instrument's line: query-level retries (instruments.reliable)
+        self.links: dict[str, Link] = {}
+        #: told (instrument, message) of every retry of a query or write; the runner
+        #: points it at the run file's log
+        self.on_retry = None
         self.roles: dict[str, Any] = {}
         try:
             self._connect()
@@ -81,14 +87,17 @@ class Station:
     def _connect(self) -> None:
         visa_library = self.visa_library if self.sim else ""
         magnet_controls, magnet_ids = [], {}
+        policy = self.config.retries.policy()
         for name, entry in self.config.instruments.items():
             spec = DRIVERS[entry.driver]
             driver = spec.driver_class()(entry.resource, visa_library=visa_library)
             self._drivers[name] = driver
+            link = Link(name, driver, self.clock, policy, on_retry=self._retried)
+            self.links[name] = link
             ctx = RoleContext(name=name, clock=self.clock, safety=self.safety, options=entry.options,
                               configurations=self._configurations_of(name),
                               wiring=self.config.wiring.lockins.get(name))
-            adapter = spec.adapter_class()(driver, ctx)
+            adapter = spec.adapter_class()(ReliableDriver(driver, link), ctx)
             if spec.role == "magnet":
                 magnet_controls += adapter.controls
                 magnet_ids[name] = adapter.identity()
@@ -96,6 +105,10 @@ class Station:
                 self.roles[name] = adapter
         self.magnet: Magnet | None = (
             Magnet(magnet_controls, self.clock, self.safety, identities=magnet_ids) if magnet_controls else None)
+
+    def _retried(self, instrument: str, message: str) -> None:
+        if self.on_retry is not None:
+            self.on_retry(instrument, message)
 
     def _configurations_of(self, name: str) -> list[str]:
         return [conf for conf, w in self.config.wiring.configurations.items() if name in (w.lockin, w.source)]

@@ -176,8 +176,13 @@ class LockInGuard(GuardOptions):
     action: Literal["autorange", "none"] = "autorange"
 
 
+class DiskGuard(GuardOptions):
+    min_free: float = Field(50 * 1024**2, ge=0, description="bytes kept free on the run folder's disk")
+
+
 class Guards(_Strict):
     temperature: TemperatureGuard | None = None
+    disk: DiskGuard | None = None
     lockin_overload: LockInGuard | None = None
     compliance: GuardOptions | None = None
     magnet: GuardOptions | None = None
@@ -221,6 +226,19 @@ class SimSection(_Strict):
         return self
 
 
+class RetriesSection(_Strict):
+    """How hard one query or write is tried before its instrument counts as silent."""
+
+    attempts: int = Field(8, ge=1, le=100, description="tries of one exchange")
+    backoff: float = Field(0.05, ge=0, le=60, description="s before the second try, doubling")
+    backoff_max: float = Field(0.5, ge=0, le=600, description="s, longest back-off")
+
+    def policy(self):
+        from instruments.reliable import RetryPolicy
+
+        return RetryPolicy(self.attempts, self.backoff, self.backoff_max)
+
+
 class StationConfig(_Strict):
     name: str
     description: str = ""
@@ -229,6 +247,7 @@ class StationConfig(_Strict):
     limits: Limits
     safe_state: SafeState = Field(default_factory=SafeState)
     guards: Guards = Field(default_factory=Guards)
+    retries: RetriesSection = Field(default_factory=RetriesSection)
     sim: SimSection = Field(default_factory=SimSection)
 
 

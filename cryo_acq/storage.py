@@ -38,6 +38,13 @@ import numpy as np
 
 from .sweeps import Point
 
+import errno
+import logging
+import shutil
+import sys
+
+log_ = logging.getLogger(__name__)
+
 FORMAT = "cryo_acq run"
 FORMAT_VERSION = 1
 STATUSES = ("running", "finished", "aborted", "failed")
@@ -72,6 +79,61 @@ def new_run_path(folder: str | pathlib.Path, procedure: str) -> pathlib.Path:
     raise FileExistsError(f"no free run file name in {folder}")
 
 
+# --------------------------------------------------------------------------- disk space
+#: bytes kept in reserve beside a file being written: released when a write fails, so that
+#: the file can still be closed consistently (status ``failed: disk full``) on a full disk
+RESERVE_BYTES = 256 * 1024
+#: bytes a run file holds besides its rows (attributes, station file, snapshot, log, HDF5 headers)
+_OVERHEAD_BYTES = 160 * 1024
+
+
+class StorageError(OSError):
+    """Writing the run file failed (disk full, I/O error): measuring must stop."""
+
+
+def free_space(folder: str | pathlib.Path) -> int:
+    """Free bytes on the file system holding ``folder`` (or its nearest existing parent)."""
+    folder = pathlib.Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def estimated_size(plan, columns: int, station_text: str = "") -> int:
+    """Bytes a run file of ``plan`` with ``columns`` data columns grows to (an upper estimate):
+    rows and plan index at 8 bytes, plan order and done mask, grid, fixed overhead."""
+    n = len(plan)
+    ndim = len(plan.shape)
+    rows = 1.2 * n * (columns + 1) * 8  # 20 %: chunk slack and re-measured rows
+    order = n * (ndim * 8 + 1)
+    grid = n * columns * 8 if ndim == 2 else 0
+    return int(rows + order + grid + len(station_text.encode()) + _OVERHEAD_BYTES + RESERVE_BYTES)
+
+
+def check_space(folder: str | pathlib.Path, needed: int, keep_free: int = 0, what: str = "the run") -> None:
+    """Refuse (ValueError, one line) when ``folder``'s disk cannot hold ``needed`` bytes and
+    still keep ``keep_free`` free."""
+    free = free_space(folder)
+    if needed + keep_free > free:
+        raise ValueError(f"not enough disk space in {folder}: {what} needs about {_size(needed)}"
+                         + (f" plus {_size(keep_free)} kept free" if keep_free else "")
+                         + f", {_size(free)} free")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def _disk_full(exc: BaseException) -> bool:
+    text = str(exc)
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or \
+        "No space left" in text or "errno = 28" in text or "File too large" in text or "errno = 27" in text
+
+
 def _grow(ds, value) -> None:
     n = ds.shape[0]
     ds.resize((n + 1, *ds.shape[1:]))
@@ -96,6 +158,35 @@ class RunFile:
         self._done = h5["done"]
         self._grid = {c: h5["grid"][c] for c in columns} if "grid" in h5 else {}
         self.rows = 0
+        #: why writing stopped (a failed write), or "" while the file is writable
+        self.broken = ""
+        self._reserve = _reserve_path(path)
+
+    def _take_reserve(self, size: int = RESERVE_BYTES) -> None:
+        with open(self._reserve, "wb") as fh:
+            fh.write(b"\0" * size)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _release_reserve(self) -> None:
+        try:
+            self._reserve.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def _write(self, what: str, step) -> None:
+        """Run a write; a failure marks the file broken, frees the reserve (so the file can
+        still be closed consistently) and raises :class:`StorageError`, once."""
+        if self.broken:
+            raise StorageError(self.broken)
+        try:
+            step()
+        except (OSError, RuntimeError, ValueError) as exc:
+            kind = "disk full" if _disk_full(exc) else "write error"
+            self.broken = f"{kind}: writing {what} to {self.path.name} failed"
+            log_.error("%s (%s)", self.broken, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self._release_reserve()
+            raise StorageError(self.broken) from None
 
     @classmethod
     def create(cls, path: str | pathlib.Path, *, procedure: str, parameters: dict[str, Any],
@@ -141,11 +232,21 @@ class RunFile:
             _appendable(log, "message", "S1024")
             f.swmr_mode = True
             os.replace(creating, path)
-        except Exception:
-            f.close()
+        except Exception as exc:
+            _close_quietly(f)
             creating.unlink(missing_ok=True)
+            if isinstance(exc, (OSError, RuntimeError)) and _disk_full(exc):
+                raise StorageError(f"disk full: cannot create {path.name} in {path.parent}") from None
             raise
-        return cls(path, f, columns, plan)
+        run = cls(path, f, columns, plan)
+        try:
+            run._take_reserve()
+        except OSError as exc:
+            run._release_reserve()
+            _close_quietly(f)
+            path.unlink(missing_ok=True)
+            raise StorageError(f"disk full: no room for {path.name} in {path.parent} ({exc.strerror})") from None
+        return run
 
     @classmethod
     def reopen(cls, path: str | pathlib.Path, plan) -> "RunFile":
@@ -180,10 +281,14 @@ class RunFile:
         return new
 
     def append(self, row: dict[str, float], point: Point | None) -> None:
-        """Write one reading (missing columns: NaN), mark its point done, flush."""
+        """Write one reading (missing columns: NaN), mark its point done, flush.
+        A failed write raises :class:`StorageError` (see :meth:`_write`)."""
         unknown = set(row) - set(self.columns)
         if unknown:
             raise KeyError(f"columns {sorted(unknown)} are not in this run file ({self.columns})")
+        self._write(f"point {'?' if point is None else point.index}", lambda: self._append(row, point))
+
+    def _append(self, row, point) -> None:
         for c in self.columns:
             value = float(row.get(c, np.nan))
             _grow(self._data[c], value)
@@ -196,7 +301,17 @@ class RunFile:
         self._f.flush()
 
     def log(self, time: float, kind: str, message: str) -> None:
-        """Record an interruption (retry, pause, fault, abort) with its station time."""
+        """Record an interruption (retry, pause, fault, abort) with its station time.
+        On a file that can no longer be written the entry goes to the program's log only."""
+        if self.broken:
+            log_.warning("not in the run file (%s): %s %s", self.broken, kind, message)
+            return
+        try:
+            self._write(f"the log ({kind})", lambda: self._log(time, kind, message))
+        except StorageError:
+            log_.warning("not in the run file: %s %s", kind, message)
+
+    def _log(self, time: float, kind: str, message: str) -> None:
         log = self._f["log"]
         _grow(log["time"], time)
         _grow(log["kind"], np.bytes_(kind[:32]))
@@ -207,20 +322,31 @@ class RunFile:
               meta: dict | None = None) -> None:
         if status not in STATUSES[1:]:
             raise ValueError(f"final status must be one of {STATUSES[1:]}, not {status!r}")
+        self._release_reserve()  # its room is for exactly this
         try:
-            end = json.dumps(snapshot_end or {}, default=str).encode()
-            ds = self._f["station"]["snapshot_end"]
-            ds.resize((len(end),))
-            ds[:] = np.frombuffer(end, dtype="u1")
-            meta_bytes = json.dumps({"finished": _now(), "rows": self.rows, **(meta or {})}, default=str).encode()
-            ds = self._f["finished_meta"]
-            ds.resize((len(meta_bytes),))
-            ds[:] = np.frombuffer(meta_bytes, dtype="u1")
-            self._f["reason"][()] = np.bytes_(reason.encode("utf-8")[:4096])
-            self._f["status"][()] = np.bytes_(status)
-            self._f.flush()
+            self._finish(status, reason, snapshot_end, meta)
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.broken = self.broken or f"writing the final status of {self.path.name} failed"
+            log_.error("%s: %s", self.broken, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         finally:
-            self._f.close()
+            _close_quietly(self._f)
+
+    def _finish(self, status, reason, snapshot_end, meta) -> None:
+        # status and reason first: they overwrite space the file already has
+        self._f["reason"][()] = np.bytes_(reason.encode("utf-8")[:4096])
+        self._f["status"][()] = np.bytes_(status)
+        self._f.flush()
+        if self.broken:  # a write failed: the rest of what the file holds stays as flushed
+            return
+        end = json.dumps(snapshot_end or {}, default=str).encode()
+        ds = self._f["station"]["snapshot_end"]
+        ds.resize((len(end),))
+        ds[:] = np.frombuffer(end, dtype="u1")
+        meta_bytes = json.dumps({"finished": _now(), "rows": self.rows, **(meta or {})}, default=str).encode()
+        ds = self._f["finished_meta"]
+        ds.resize((len(meta_bytes),))
+        ds[:] = np.frombuffer(meta_bytes, dtype="u1")
+        self._f.flush()
 
     @property
     def done(self) -> np.ndarray:
@@ -351,8 +477,33 @@ class Run:
 
 
 def _json_bytes(ds) -> dict:
+    """A JSON record appended at the end of a run; {} when absent or cut short (a writer
+    that died, or a disk that filled, while writing it)."""
     raw = bytes(ds[()]) if ds.shape[0] else b""
-    return json.loads(raw) if raw else {}
+    try:
+        return json.loads(raw) if raw else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+
+
+def _reserve_path(path: pathlib.Path) -> pathlib.Path:
+    return path.with_name(f".{path.name}.reserve")
+
+
+def _close_quietly(f) -> None:
+    """Close an h5py file whose writes may fail: no error, no 'Exception ignored' noise."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: log_.debug("while closing: %s", unraisable.exc_value)
+    try:
+        try:
+            f.close()
+        except Exception as exc:  # noqa: BLE001 - the file is as it was last flushed
+            log_.debug("closing failed: %s", exc)
+        import gc
+
+        gc.collect()  # h5py releases its identifiers now, while the hook is in place
+    finally:
+        sys.unraisablehook = hook
 
 
 def load_run(path: str | pathlib.Path) -> Run:
@@ -370,11 +521,13 @@ def load_run(path: str | pathlib.Path) -> Run:
         status = f["status"][()].decode()
         if status == "running":
             status = "interrupted"
-        data = {c: f["data"][c][()] for c in metadata["columns"]}
+        plan_index = f["data"]["plan_index"][()]
+        # the plan index grows last: a row cut short by a failed write has no index
+        data = {c: f["data"][c][:len(plan_index)] for c in metadata["columns"]}
         grid = {c: f["grid"][c][()] for c in f["grid"]} if "grid" in f else {}
         log = list(zip(f["log"]["time"][()].tolist(), (k.decode() for k in f["log"]["kind"][()]),
                        (m.decode("utf-8", "replace") for m in f["log"]["message"][()])))
         return Run(path=path, data=data, metadata=metadata, status=status, reason=f["reason"][()].decode(),
                    plan=json.loads(f["plan"].attrs["plan"]), done=f["done"][()],
-                   plan_index=f["data"]["plan_index"][()], grid=grid, log=log,
+                   plan_index=plan_index, grid=grid, log=log,
                    station_file=f["station"]["file"][()].decode())

@@ -4,6 +4,8 @@ import time
 
 import pyvisa
 import pytest
+
+from instruments.errors import InstrumentUnresponsive
 from pyvisa.errors import VisaIOError
 
 from cryo_acq.station import Station
@@ -60,8 +62,8 @@ def test_timeout_costs_station_time_not_wall_time(tmp_path):
 
 def test_garbled_replies_fail_loudly(tmp_path):
     st = _with_faults(tmp_path, "    - {instrument: smu, kind: garbled}\n")
-    with pytest.raises(ValueError):
-        st.source().measure_voltage()
+    with pytest.raises(InstrumentUnresponsive, match="smu gave no valid reply"):
+        st.source().measure_voltage()  # every reply garbled: retried, then named
 
 
 def test_instrument_stops_answering_for_a_while(tmp_path):

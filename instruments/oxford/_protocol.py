@@ -23,6 +23,8 @@ import math
 import re
 from typing import Callable, Optional
 
+from ..errors import ReplyError
+
 #: Reply tail for a path the instrument does not have (a read gives ``None``).
 NOT_FOUND = "NOT_FOUND"
 #: Reply tail for a refused command.
@@ -53,7 +55,7 @@ class OxfordCommandError(OxfordError):
     ``NOT_FOUND``)."""
 
 
-class OxfordReplyError(OxfordError):
+class OxfordReplyError(OxfordError, ReplyError):
     """A reply does not have the form the command calls for (out of step, garbled,
     wrong unit)."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ReplyError
+
 
 @dataclass
 class RoleContext:
@@ -58,8 +60,8 @@ class WiredRole:
     _excitation_kind = "dc"
 
 
-class InstrumentReplyError(ValueError):
-    """An instrument answered something that is not a number where one was expected."""
+#: an instrument answered something that is not a number where one was expected
+InstrumentReplyError = ReplyError
 
 
 def number(value, what: str) -> float:

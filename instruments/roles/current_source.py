@@ -120,8 +120,7 @@ class Keithley2400Source(CurrentSource):
 
     @property
     def compliance_tripped(self) -> bool:
-        reply = self._driver.ask(":SENSE:VOLTAGE:PROTECTION:TRIPPED?")
-        return bool(int(number(reply, f"{self.name} compliance tripped")))
+        return bool(self._driver.values(":SENSE:VOLTAGE:PROTECTION:TRIPPED?", cast=int)[0])
 
     def identity(self) -> str:
         return self._driver.id

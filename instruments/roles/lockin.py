@@ -224,7 +224,7 @@ class SR830LockIn(LockIn):
 
     def measure(self) -> LockInReading:
         x, y = self._driver.snap("X", "Y")
-        status = int(number(self._driver.ask("LIAS?"), f"{self.name} LIAS?"))  # reading clears the bits
+        status = int(self._driver.values("LIAS?", cast=int)[0])  # reading clears the bits
         return LockInReading(number(x, f"{self.name} X"), number(y, f"{self.name} Y"), bool(status & 0b101))
 
     def identity(self) -> str:

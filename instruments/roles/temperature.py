@@ -195,8 +195,7 @@ class LakeShore336Control(TemperatureController):
         # pymeasure's LakeShore3xx heater channel has no ramp property: RAMP <out>,<0|1>,<K/min>
         output = self._output.id
         if rate is None:  # keep the rate the controller has
-            reply = str(self._driver.ask(f"RAMP? {output}")).split(",")
-            rate = number(reply[-1], f"{self.name} RAMP?") / 60.0
+            rate = float(self._driver.values(f"RAMP? {output}")[-1]) / 60.0
         self._driver.write(f"RAMP {output},{int(bool(on))},{rate * 60:.1f}")
 
     def identity(self) -> str:
