@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import sys
 
 import click
@@ -9,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import station_file
+from .cli_common import load_run_or_refuse, refuse
 from .station import Station
 from .station_file import StationFileError
 
@@ -116,6 +118,10 @@ def _parse_params(cls, pairs: tuple[str, ...]):
         name, sep, value = pair.partition("=")
         if not sep:
             raise click.BadParameter(f"{pair!r}: expected name=value", param_hint="-p")
+        name = name.strip()
+        if name in values:
+            raise click.BadParameter(f"{name} given twice ({name}={values[name]} and {pair}); give it once",
+                                     param_hint="-p")
         if name not in procedure._parameters:
             known = ", ".join(procedure._parameters)
             raise click.BadParameter(f"unknown parameter {name!r} for {cls.NAME}; known: {known}",
@@ -169,30 +175,32 @@ def run() -> None:
 def _run(cls, station_ref, sim, params, out) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from .runner import Runner
+    from .runner import Runner, _writable
     from .sweeps import PlanError
 
     procedure = _parse_params(cls, params)
     try:
-        procedure.plan()
+        plan = procedure.plan()
     except PlanError as exc:
         raise click.BadParameter(str(exc), param_hint="-p") from None
     try:
-        config, path, _ = station_file.load(station_ref)
+        config, path, text = station_file.load(station_ref)
     except StationFileError as exc:
-        click.echo(f"invalid {exc}", err=True)
-        sys.exit(2)
-    station = Station(config, path, path.read_text(encoding="utf-8"), sim=sim)
+        refuse(f"invalid {exc}")
+    try:
+        _writable(pathlib.Path(out))  # before any instrument is touched
+    except ValueError as exc:
+        refuse(str(exc))
+    station = _connect(config, path, text, sim)
     try:
         try:
-            procedure.check(station, procedure.plan())  # refused here: nothing moved, nothing written
+            procedure.check(station, plan)  # refused here: nothing moved, nothing written
         except ValueError as exc:
-            click.echo(f"refused: {exc}", err=True)
-            sys.exit(2)
+            refuse(f"refused: {exc}")
         columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn(), TimeRemainingColumn()]
         with Progress(*columns, console=console, transient=False) as bar:
-            task = bar.add_task(cls.NAME, total=None)
+            task = bar.add_task(f"{cls.NAME}  preparing", total=len(plan))
 
             def on_progress(p):
                 bar.update(task, total=p.total, completed=p.done,
@@ -202,14 +210,32 @@ def _run(cls, station_ref, sim, params, out) -> None:
             try:
                 run_path = runner.run()
             except ValueError as exc:  # refused before anything moved
-                click.echo(f"refused: {exc}", err=True)
-                sys.exit(2)
+                bar.stop()
+                refuse(f"refused: {exc}")
     finally:
         station.close()
-    console.print(f"{runner.status}{': ' + runner.reason if runner.reason else ''}")
+    _report_end(runner)
     click.echo(str(run_path))
     if runner.status != "finished":
         sys.exit(1)
+
+
+def _connect(config, path, text, sim) -> Station:
+    """The station, or one line naming the instrument that could not be reached (exit 2)."""
+    try:
+        return Station(config, path, text, sim=sim)
+    except Exception as exc:  # noqa: BLE001 - any connection failure, named plainly
+        refuse(f"station {config.name}: {exc}")
+
+
+def _report_end(runner) -> None:
+    """The run's final status; the safe state confirmed, and what could not be, loudly."""
+    if runner.safe_report:
+        console.print("safe state confirmed: " + "; ".join(runner.safe_report), highlight=False)
+    if runner.unsafe:
+        console.print(f"[bold white on red] NOT SAFE: {', '.join(runner.unsafe)} [/] could not be put in the "
+                      "safe state: check them by hand now (the run file's log says why)", highlight=False)
+    console.print(f"{runner.status}{': ' + runner.reason if runner.reason else ''}", highlight=False)
 
 
 @main.command()
@@ -220,9 +246,8 @@ def _run(cls, station_ref, sim, params, out) -> None:
 def resume(run_file, station_ref, sim) -> None:
     """Continue an interrupted run (killed, aborted, failed) from its first unmeasured point."""
     from .runner import Runner
-    from .storage import load_run
 
-    old = load_run(run_file)
+    old = load_run_or_refuse(run_file)
     station = None
     if station_ref is not None or sim is not None:
         if station_ref is not None:
@@ -240,9 +265,11 @@ def resume(run_file, station_ref, sim) -> None:
     console.print(f"resuming {old.metadata['procedure']}: {done}/{total} points done ({old.status})")
     try:
         runner.run()
+    except ValueError as exc:  # refused before anything moved (no room, folder not writable)
+        refuse(f"refused: {exc}")
     finally:
         runner.station.close()
-    console.print(f"{runner.status}{': ' + runner.reason if runner.reason else ''}")
+    _report_end(runner)
     click.echo(str(runner.path))
     if runner.status != "finished":
         sys.exit(1)
@@ -258,16 +285,20 @@ def export(run_file, as_csv, out) -> None:
     import csv
     import pathlib
 
-    from .storage import load_run
-
-    run_ = load_run(run_file)
+    run_ = load_run_or_refuse(run_file)
     out = pathlib.Path(out) if out else pathlib.Path(run_file).with_suffix(".csv")
     columns = list(run_.data)
-    with open(out, "x", newline="", encoding="utf-8") as fh:  # never overwrite
-        writer = csv.writer(fh)
-        writer.writerow([f"{c} ({run_.units[c]})" if run_.units.get(c) else c for c in columns])
-        for row in zip(*(run_.data[c] for c in columns)):
-            writer.writerow([f"{v:.10g}" for v in row])
+    try:
+        with open(out, "x", newline="", encoding="utf-8") as fh:  # never overwrite
+            writer = csv.writer(fh)
+            writer.writerow([f"{c} ({run_.units[c]})" if run_.units.get(c) else c for c in columns])
+            for row in zip(*(run_.data[c] for c in columns)):
+                writer.writerow([f"{v:.10g}" for v in row])
+    except FileExistsError:
+        refuse(f"{out} exists; it is not overwritten (give another --out)")
+    except OSError as exc:
+        out.unlink(missing_ok=True) if out.exists() and out.stat().st_size == 0 else None
+        refuse(f"cannot write {out}: {exc.strerror or exc}")
     click.echo(str(out))
 
 

@@ -71,13 +71,10 @@ def demo(out, jobs, quick):
 def plot(run_file, model, out):
     """Draw RUNFILE as its procedure asks (loops by sweep direction, maps as images with a
     colour bar) and write a PNG next to it; prints the PNG's path."""
+    from .cli_common import load_run_or_refuse
     from .plotting import describe, plot_run
-    from .storage import load_run
 
-    try:
-        run = load_run(run_file)
-    except (OSError, ValueError, KeyError) as exc:
-        raise click.ClickException(f"{run_file}: not a readable run file ({exc})") from None
+    run = load_run_or_refuse(run_file)
     fits = None
     if model:
         from .analysis import MODELS, fit_run

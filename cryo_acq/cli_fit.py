@@ -168,8 +168,13 @@ def fit(model, run_files, figure, options):
     """
     parsed = _parse_options(model, options)
     source = list(run_files) if len(run_files) > 1 else run_files[0]
+    from cryo_acq.cli_common import refuse
+    from cryo_acq.storage import RunFileError
+
     try:
         results = fit_run(model, source, **parsed)
+    except RunFileError as exc:
+        refuse(str(exc))
     except (ValueError, KeyError, OSError) as exc:
         raise click.ClickException(f"fit {model} failed: {exc}") from None
     for result in results:

@@ -15,6 +15,7 @@ It is the one execution engine, for the command line and the GUI alike:
 from __future__ import annotations
 
 import logging
+import os
 import pathlib
 import signal
 import threading
@@ -46,6 +47,19 @@ class Progress:
     point: object = None  #: the plan point it measures (grid index, set-points, direction)
 
 
+def _writable(folder: pathlib.Path) -> None:
+    """Refuse (ValueError, one line) a run folder that cannot be made or written; creates
+    nothing (the folder is made with the run file)."""
+    folder = pathlib.Path(folder).absolute()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"cannot write run files in {folder}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write run files in {folder}: {existing} is not writable")
+
+
 class Runner:
     """Runs ``procedure`` on ``station`` into a new run file in ``folder``."""
 
@@ -65,6 +79,7 @@ class Runner:
         self.status = "running"
         self.reason = ""
         self.unsafe: list[str] = []  #: instruments the safe state could not reach
+        self.safe_report: list[str] = []  #: the safe state each instrument confirmed
 
     @classmethod
     def for_resume(cls, path, station=None, **kwargs) -> "Runner":
@@ -100,8 +115,12 @@ class Runner:
         procedure, station = self.procedure, self.station
         plan = procedure.plan()
         procedure.check(station, plan)  # refuses bad input; sends nothing
+        if len(plan) > station.config.limits.max_points:
+            raise ValueError(f"{procedure.NAME}: {len(plan):,} points, more than the station's limits.max_points "
+                             f"({station.config.limits.max_points:,})")
         clock = station.clock
         folder = pathlib.Path(self.path).parent if self.path is not None else pathlib.Path(self.folder)
+        _writable(folder)
         disk = next(g for g in self.guards if isinstance(g, DiskSpace))
         disk.folder = str(folder)
         # refused here, before any file or instrument: a disk too small for the plan
@@ -144,14 +163,22 @@ class Runner:
             run.log(clock.now(), "error", traceback.format_exc(limit=8)[-1000:])
             log.error("run failed: %s", self.reason)
         finally:
+            clock.clear_stop()
+            self._confirming = True  # a signal now only ends the wait for the safe state
+            problems = station.safe_state()
+            confirmed, unconfirmed = station.confirm_safe()
             restore()
             clock.clear_stop()
-            problems = station.safe_state()
             station.on_retry = None
+            self.safe_report = confirmed
+            if confirmed:
+                run.log(clock.now(), "safe-state", "confirmed: " + "; ".join(confirmed))
+            problems = problems + [u for u in unconfirmed if u.split(":", 1)[0] not in
+                                   {p.split(":", 1)[0] for p in problems}]
             for problem in problems:
                 run.log(clock.now(), "safe-state", problem)
             if problems:
-                self.unsafe = [p.split(":", 1)[0] for p in problems]
+                self.unsafe = list(dict.fromkeys(p.split(":", 1)[0] for p in problems))
                 alarm = f"NOT SAFE: {', '.join(self.unsafe)} could not be put in the safe state"
                 self.reason = f"{self.reason}; {alarm}" if self.reason else alarm
                 log.critical("%s (%s)", alarm, "; ".join(problems))
@@ -167,7 +194,10 @@ class Runner:
             run.log(clock.now(), "resume", f"resumed with {int(run.done.sum())} of {len(plan)} points done")
             return run
         if self.path is None:
-            self.path = new_run_path(self.folder, procedure.NAME)
+            try:
+                self.path = new_run_path(self.folder, procedure.NAME)
+            except OSError as exc:
+                raise StorageError(f"cannot write run files in {self.folder}: {exc.strerror or exc}") from None
         return RunFile.create(self.path, procedure=procedure.NAME, parameters=procedure.parameter_record(),
                               units=procedure.units(), plan=plan, station_text=station.text,
                               snapshot=station.snapshot(), attrs={"sim": bool(station.sim)})
@@ -256,6 +286,10 @@ class Runner:
         previous = {}
 
         def handler(signum, frame):
+            if getattr(self, "_confirming", False):  # waiting for the safe state: stop waiting
+                log.warning("stopped waiting for the safe state (%s)", signal.Signals(signum).name)
+                self.station.clock.request_stop()
+                return
             if self.station.clock.stop_event.is_set():  # asked twice: do not wait for the next wait
                 raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
             self.reason = f"stopped by {signal.Signals(signum).name}"

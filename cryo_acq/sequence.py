@@ -41,8 +41,9 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .clock import StopRequested, VirtualClock, WaitTimeout
 from .guards import build as build_guards
-from .station_file import (Guards, StationConfig, StationFileError, _Strict, _where, read_yaml, resolve_named,
-                           shipped_files)
+from .station_file import _problems_text, Guards, StationConfig, StationFileError, _Strict, resolve_named, shipped_files
+from .yaml_reader import read_text, read_yaml
+from .yaml_reader import where as _where
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,7 @@ class SequenceError(StationFileError):
     def __init__(self, path: str, problems: list[str]):
         self.path = str(path)
         self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        ValueError.__init__(self, f"sequence file {path}: {len(problems)} problem(s)\n{lines}")
+        ValueError.__init__(self, _problems_text(f"sequence file {path}", problems))
 
 
 # --------------------------------------------------------------------------- schema
@@ -330,7 +330,7 @@ def resolve(ref: str | pathlib.Path) -> pathlib.Path:
 def load(ref: str | pathlib.Path) -> Sequence:
     """Read and validate a sequence file (a path or a shipped sequence's name)."""
     path = resolve(ref)
-    return parse(path.read_text(encoding="utf-8"), path)
+    return parse(read_text(path, SequenceError), path)
 
 
 def _say(lines: dict, loc: tuple, message: str, step: int | None = None, context: str = "",
@@ -693,6 +693,7 @@ class SequenceRun:
         seq = self.sequence
         if not self.validated:
             check(seq, self.station)
+        self._check_space()
         self.state = self._open_state()
         handler = self._attach_log()
         restore = self._install_signal_handlers()
@@ -740,6 +741,24 @@ class SequenceRun:
         return Outcome(status, reason, [(e, self.state.entries[e.index]) for e in seq.entries],
                        clock.now() - self._t0, self.out, self.state.path if self.keep_state else None,
                        log_path(self.out, seq) if self.log_file else None)
+
+    def _check_space(self) -> None:
+        """Refuse (SequenceError) a sequence whose run files cannot fit on the disk of ``out``
+        (with the disk guard's ``min_free`` kept free). Nothing is written or sent."""
+        from .guards import DiskSpace
+        from .storage import check_space, estimated_size
+
+        seq = self.sequence
+        needed = 0
+        for entry in seq.runs:
+            procedure = entry.make_procedure()
+            needed += estimated_size(procedure.plan(), len(procedure.units()), self.station.text)
+        disk = merged_guards(self.station.config, seq).get("disk") or {}
+        try:
+            check_space(self.out, needed, keep_free=disk.get("min_free", DiskSpace.min_free),
+                        what=f"sequence {seq.name} ({len(seq.runs)} runs, {seq.total_points} points)")
+        except ValueError as exc:
+            raise SequenceError(str(seq.path or "<sequence>"), [str(exc)]) from None
 
     def _verdict(self) -> tuple[str, str]:
         records = self.state.entries

@@ -22,12 +22,22 @@ from instruments.reliable import Link, ReliableDriver
 from instruments.roles import CurrentSource, LockIn, Magnet, RoleContext, TemperatureController
 
 from . import station_file
-from .clock import Clock, VirtualClock, WallClock
+from .clock import Clock, StopRequested, VirtualClock, WallClock
 from .drivers import DRIVERS
 from .safety import Safety
 from .station_file import StationConfig
 
 log = logging.getLogger(__name__)
+
+
+def _expect(ok: bool, good: str, bad: str) -> str:
+    if not ok:
+        raise RuntimeError(bad)
+    return good
+
+
+class StationConnectError(RuntimeError):
+    """An instrument could not be opened at its address (the message names it)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,12 @@ class Station:
         policy = self.config.retries.policy()
         for name, entry in self.config.instruments.items():
             spec = DRIVERS[entry.driver]
-            driver = spec.driver_class()(entry.resource, visa_library=visa_library)
+            try:
+                driver = spec.driver_class()(entry.resource, visa_library=visa_library)
+            except Exception as exc:  # noqa: BLE001 - named: which instrument, which address
+                detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise StationConnectError(f"{name} ({entry.driver} at {entry.resource!r}): cannot connect: "
+                                          f"{detail}") from None
             self._drivers[name] = driver
             link = Link(name, driver, self.clock, policy, on_retry=self._retried)
             self.links[name] = link
@@ -210,6 +225,31 @@ class Station:
                 problems.append(f"{name}: {type(exc).__name__}: {exc}")
                 log.error("safe state of %s failed: %s", name, exc)
         return problems
+
+    def confirm_safe(self) -> tuple[list[str], list[str]]:
+        """Wait (bounded) until every instrument reports the safe state it was sent to:
+        output off, excitation at its minimum, the magnet at zero or holding. Returns
+        (what was confirmed, what could not be, each naming the instrument). A stop asked
+        while waiting (a second Ctrl-C) ends the wait; what is left is named."""
+        confirmed, unconfirmed = [], []
+        checks = [(s.name, lambda s=s: _expect(not s.output_enabled, "output off", "output still on"))
+                  for s in self._of_type(CurrentSource)]
+        checks += [(li.name, lambda li=li: _expect(abs(li.excitation - li.min_excitation) <= 1e-6,
+                                                    f"excitation {li.min_excitation:g} V", "excitation not at minimum"))
+                   for li in self._of_type(LockIn)]
+        if self.magnet is not None:
+            mode = self.config.safe_state.magnet
+            if mode == "zero":
+                log.warning("waiting for the magnet to reach zero (a second Ctrl-C stops waiting)")
+            checks.append(("magnet", lambda: self.magnet.confirm_safe(mode)))
+        for name, check in checks:
+            try:
+                confirmed.append(f"{name}: {check()}")
+            except StopRequested:
+                unconfirmed.append(f"{name}: not confirmed (waiting was stopped)")
+            except Exception as exc:  # noqa: BLE001 - every instrument is looked at
+                unconfirmed.append(f"{name}: not confirmed ({type(exc).__name__}: {exc})")
+        return confirmed, unconfirmed
 
     def snapshot(self) -> dict[str, dict]:
         """Identity and state of every instrument (for run files and ``station check``)."""

@@ -24,6 +24,8 @@ from sim.faults import Fault
 from sim.sample import CONFIGURATIONS
 
 from .drivers import DRIVERS
+from .yaml_reader import read_text, read_yaml
+from .yaml_reader import where as _where
 
 AXES = ("x", "y", "z")
 
@@ -34,8 +36,15 @@ class StationFileError(ValueError):
     def __init__(self, path: str, problems: list[str]):
         self.path = path
         self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"station file {path}: {len(problems)} problem(s)\n{lines}")
+        super().__init__(_problems_text(f"station file {path}", problems))
+
+
+def _problems_text(what: str, problems: list[str]) -> str:
+    """One line for one problem; a list for several."""
+    if len(problems) == 1:
+        return f"{what}: {problems[0]}"
+    lines = "\n".join(f"  - {p}" for p in problems)
+    return f"{what}: {len(problems)} problems\n{lines}"
 
 
 def _known_configuration(name: str) -> str:
@@ -48,8 +57,8 @@ def _known_configuration(name: str) -> str:
 Configuration = Annotated[str, AfterValidator(_known_configuration)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(BaseModel):  # every number finite: a limit of .inf is no limit
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- sections
@@ -138,6 +147,7 @@ class Limits(_Strict):
     temperature: TemperatureLimits
     configurations: dict[Configuration, ConfigurationLimits] = Field(default_factory=dict)
     smu_compliance: float = Field(gt=0, description="largest SMU compliance voltage, V")
+    max_points: int = Field(10_000_000, ge=1, le=10_000_000, description="most points one run may plan")
 
 
 class SafeState(_Strict):
@@ -333,45 +343,6 @@ def resolve(station: str | pathlib.Path) -> pathlib.Path:
     return resolve_named(station, "stations", "station")
 
 
-def _line_map(node, path=(), out=None) -> dict[tuple, int]:
-    """YAML node tree -> {key path: 1-based line}."""
-    out = {} if out is None else out
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            out[path + (key.value,)] = key.start_mark.line + 1
-            _line_map(value, path + (key.value,), out)
-            out[path + (key.value,)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _line_map(item, path + (i,), out)
-    return out
-
-
-def _where(lines: dict[tuple, int], loc: tuple) -> str:
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    for n in range(len(loc), -1, -1):
-        probe = tuple(str(p) if not isinstance(p, int) else p for p in loc[:n])
-        if probe in lines:
-            return f"line {lines[probe]}, {key}"
-    return key
-
-
-def read_yaml(text: str, path: str, error, shape: str) -> tuple[dict, dict[tuple, int]]:
-    """YAML text -> (mapping, {key path: line}); ``error(path, problems)`` for bad YAML or a
-    top level that is not a mapping (``shape`` says what it should be)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise error(path, [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
-    if not isinstance(data, dict):
-        raise error(path, [shape])
-    return data, _line_map(root)
-
-
 def parse(text: str, path: str = "<station>") -> StationConfig:
     """Validate station-file text; raise :class:`StationFileError` listing every problem."""
     data, lines = read_yaml(text, path, StationFileError,
@@ -398,5 +369,5 @@ def parse(text: str, path: str = "<station>") -> StationConfig:
 def load(station: str | pathlib.Path) -> tuple[StationConfig, pathlib.Path, str]:
     """Read and validate a station file (path or shipped name): config, path, text."""
     path = resolve(station)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, StationFileError)
     return parse(text, str(path)), path, text

@@ -198,8 +198,8 @@ class RunFile:
             raise FileExistsError(f"{path} exists; run files are never overwritten")
         # built under a temporary name, renamed once consistent: a process killed while
         # creating leaves no half-made file at the run's path
-        creating = path.with_name(path.name + ".creating")
-        creating.unlink(missing_ok=True)
+        sweep_leftovers(path.parent)
+        creating = _scratch(path, "creating")
         f = h5py.File(creating, "w-", libver="latest")
         try:
             columns = list(units)
@@ -258,8 +258,8 @@ class RunFile:
         if old.plan.get("shape") != list(plan.shape) or [a["values"] for a in old.plan["axes"]] != \
                 [a.values.tolist() for a in plan.axes]:
             raise ValueError(f"{path}: the plan rebuilt from the stored parameters differs from the file's")
-        tmp = path.with_name(path.name + ".resuming")
-        tmp.unlink(missing_ok=True)
+        sweep_leftovers(path.parent)
+        tmp = _scratch(path, "resuming")
         attrs = {k: v for k, v in old.metadata.items() if k in ("started", "sim")}
         attrs["resumed"] = int(old.metadata.get("resumed", 0)) + 1
         new = cls.create(tmp, procedure=old.metadata["procedure"], parameters=old.metadata["parameters"],
@@ -358,7 +358,12 @@ _SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _WRITE, _SWMR_WRITE = 0x01, 0x04  #: superblock file-consistency flags
 
 
-class Incomplete(ValueError):
+class RunFileError(ValueError):
+    """A file that cannot be read as a run file (empty, not HDF5, truncated, another layout);
+    the message is one line naming the file and why."""
+
+
+class Incomplete(RunFileError):
     """A run file whose creation never finished: it holds no point."""
 
 
@@ -487,7 +492,44 @@ def _json_bytes(ds) -> dict:
 
 
 def _reserve_path(path: pathlib.Path) -> pathlib.Path:
-    return path.with_name(f".{path.name}.reserve")
+    return path.with_name(f".{path.name}.{os.getpid()}.reserve")
+
+
+def _scratch(path: pathlib.Path, kind: str) -> pathlib.Path:
+    """A writer's temporary file beside ``path``, tagged with the writer's process id."""
+    scratch = path.with_name(f"{path.name}.{os.getpid()}.{kind}")
+    scratch.unlink(missing_ok=True)
+    return scratch
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def sweep_leftovers(folder: str | pathlib.Path) -> list[pathlib.Path]:
+    """Delete what writers that died left in ``folder`` (a file half created, half copied
+    for a resume, a disk reserve): only files tagged with a process id that no longer runs."""
+    removed = []
+    try:
+        candidates = [p for p in pathlib.Path(folder).iterdir()
+                      if p.name.endswith((".creating", ".resuming", ".reserve"))]
+    except OSError:
+        return removed
+    for p in candidates:
+        parts = p.name.rsplit(".", 2)
+        if len(parts) == 3 and parts[1].isdigit() and not _alive(int(parts[1])):
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed
 
 
 def _close_quietly(f) -> None:
@@ -507,11 +549,25 @@ def _close_quietly(f) -> None:
 
 
 def load_run(path: str | pathlib.Path) -> Run:
-    """Read a run file, finished or not (a file whose writer died opens too)."""
+    """Read a run file, finished or not (a file whose writer died opens too).
+
+    :raises RunFileError: (one line) for anything that is not a readable run file."""
     path = pathlib.Path(path)
+    try:
+        return _load_run(path)
+    except Incomplete as exc:
+        raise Incomplete(f"{path}: not a readable run file ({exc})") from None
+    except RunFileError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunFileError(f"{path}: not a readable run file ({reason})") from None
+
+
+def _load_run(path: pathlib.Path) -> Run:
     with open_run_file(path) as f:
         if f.attrs.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a cryo_acq run file")
+            raise RunFileError(f"{path}: not a cryo_acq run file (no run-file layout)")
         metadata = {k: (json.loads(v) if k in ("parameters", "units", "columns", "software") else v)
                     for k, v in f.attrs.items()}
         metadata = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in metadata.items()}

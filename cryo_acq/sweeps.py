@@ -23,6 +23,17 @@ class PlanError(ValueError):
     """A sweep that cannot be built as asked (caught before anything moves)."""
 
 
+#: most points a plan may have (a station's ``limits.max_points`` may lower it): refused
+#: before anything is allocated, so a step typed 1e-9 instead of 1e-3 is an error, not 8 GB
+POINT_BUDGET = 10_000_000
+
+
+def _within_budget(what: str, n: int) -> None:
+    if n > POINT_BUDGET:
+        raise PlanError(f"{what}: {n:,} points, more than the {POINT_BUDGET:,} a plan may have "
+                        "(check the step)")
+
+
 @dataclass(frozen=True)
 class Axis:
     name: str  #: canonical column name, e.g. "field", "temperature", "injection_current"
@@ -50,10 +61,13 @@ def span(start: float, stop: float, step: float, what: str = "sweep") -> np.ndar
         raise PlanError(f"{what}: step {step:g} points away from {stop:g} (start {start:g}); "
                         f"use {-step:g}")
     count = (stop - start) / step
+    if count > 10 * POINT_BUDGET:  # too many to even check the division
+        _within_budget(what, int(count) + 1)
     n = round(count)
     if abs(count - n) > 1e-6:
         raise PlanError(f"{what}: step {step:g} does not divide {start:g} .. {stop:g} "
                         f"({count:.4g} steps)")
+    _within_budget(what, n + 1)
     return np.linspace(start, stop, n + 1)
 
 
@@ -128,6 +142,7 @@ class Plan:
         for axis in (self.inner, self.outer):
             if axis is not None and not np.all(np.isfinite(axis.values)):
                 raise PlanError(f"{axis.name}: set-points must be finite numbers")
+        _within_budget("plan", len(self))
 
     @property
     def points(self) -> _Points:

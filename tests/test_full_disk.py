@@ -167,3 +167,42 @@ def test_a_real_disk_that_fills_mid_run(small_disk, tmp_path):
     assert resumed.status == "finished"
     assert sorted(resumed.plan_index.tolist()) == list(range(n))
     assert _leftovers(small_disk) == []
+
+
+def test_a_sequence_too_large_for_the_disk_is_refused(tmp_path, monkeypatch):
+    from cryo_acq import sequence as S
+
+    path = tmp_path / "seq.yaml"
+    path.write_text(textwrap.dedent("""\
+        name: night
+        station: vti-a01
+        steps:
+          - run: tmr
+            parameters: {field_max: 0.03, field_step: 0.002}
+            loop: {temperature: [1.5, 2.0, 3.0]}
+        """))
+    seq = S.load(path)
+    st = _station(tmp_path)
+    before = sent_to_all(st)
+    monkeypatch.setattr(storage, "free_space", lambda folder: 10 * 1024**2)
+    with pytest.raises(S.SequenceError, match=r"not enough disk space .* sequence night \(3 runs, 186 points\)"):
+        S.SequenceRun(seq, st, tmp_path / "out").start()
+    assert sent_to_all(st) == before
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    st.close()
+
+
+def test_leftovers_of_dead_writers_are_swept(tmp_path):
+    """A writer killed while creating (or resuming) a file leaves a tagged scratch file; the
+    next writer in the folder deletes it, unless its process still runs."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [tmp_path / f"tmr-1.h5.{dead.pid}.creating", tmp_path / f".tmr-1.h5.{dead.pid}.reserve",
+             tmp_path / f"tmr-2.h5.{dead.pid}.resuming"]
+    live = tmp_path / f"tmr-3.h5.{os.getpid()}.creating"
+    for p in stale + [live]:
+        p.write_bytes(b"\0" * 1000)
+    st = _station(tmp_path)
+    load_run(Runner(st, _tmr(), folder=tmp_path).run())
+    st.close()
+    assert _leftovers(tmp_path) == [live.name]

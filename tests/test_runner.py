@@ -1,5 +1,6 @@
 """The runner and run files: crash safety, refusals, retries, safe stops."""
 
+import ast
 import os
 import pathlib
 import signal
@@ -164,7 +165,7 @@ def test_sigkill_leaves_a_readable_file_that_says_it_did_not_finish(tmp_path, ki
         if path.exists():
             try:
                 rows = len(load_run(path).data["field"])
-            except (OSError, KeyError):
+            except (OSError, KeyError, ValueError):
                 rows = 0
             if rows >= kill_after:
                 break
@@ -181,19 +182,24 @@ def test_sigkill_leaves_a_readable_file_that_says_it_did_not_finish(tmp_path, ki
     assert run.plan_index.tolist() == list(range(n))
 
 
+def _wait_for_rows(path, rows_at_least, proc):
+    """Wait until the writer ``proc`` has flushed ``rows_at_least`` rows to ``path``."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if path.exists() and len(load_run(path).data["field"]) >= rows_at_least:
+                break
+        except (OSError, KeyError, ValueError):
+            pass
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_and_sigterm_end_in_the_safe_state_with_the_file_closed(tmp_path, sig):
     path = tmp_path / "stopped.h5"
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=pathlib.Path(__file__).parents[1])
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if path.exists() and len(load_run(path).data["field"]) >= 20:
-                break
-        except (OSError, KeyError):
-            pass
-        time.sleep(0.01)
-    assert proc.poll() is None, "the run ended before it could be stopped"
+    _wait_for_rows(path, 20, proc)
     os.kill(proc.pid, sig)
     assert proc.wait(timeout=60) == 0  # the runner handled it: no traceback, normal exit
     run = load_run(path)
@@ -205,17 +211,44 @@ def test_ctrl_c_and_sigterm_end_in_the_safe_state_with_the_file_closed(tmp_path,
     assert end["magnet"]["status_x"] == "HOLD"
 
 
+ZERO_WRITER = """
+import sys
+from cryo_acq.runner import Runner
+from cryo_acq.station import Station
+from procedures.tmr import TMR
+st = Station.from_yaml(sys.argv[2], sim=True)
+p = TMR()
+p.set_parameters({"field_max": 0.05, "field_step": 0.0005})
+runner = Runner(st, p, path=sys.argv[1])
+runner.run()
+print("field after exit:", st.magnet.field())
+"""
+
+
+def test_sigterm_waits_until_the_magnet_is_at_zero(tmp_path):
+    """Safe state ``zero``: the process exits only once the supply reports zero field, and
+    says so in the file."""
+    station = tmp_path / "zero.yaml"
+    station.write_text(resolve("vti-a01").read_text().replace("magnet: hold ", "magnet: zero "))
+    path = tmp_path / "stopped.h5"
+    proc = subprocess.Popen([sys.executable, "-c", ZERO_WRITER, str(path), str(station)],
+                            cwd=pathlib.Path(__file__).parents[1], stdout=subprocess.PIPE, text=True)
+    _wait_for_rows(path, 30, proc)
+    os.kill(proc.pid, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    run = load_run(path)
+    assert run.status == "aborted"
+    confirmed = [m for _, kind, m in run.log if kind == "safe-state" and m.startswith("confirmed")]
+    assert confirmed and "magnet: magnet at zero" in confirmed[0] and "smu: output off" in confirmed[0]
+    assert abs(run.metadata["snapshot_end"]["magnet"]["field_x_T"]) < 1e-4
+    after = ast.literal_eval(out.split("field after exit:")[1].strip())
+    assert abs(after["x"]) < 1e-4  # at zero when the process ended, not still ramping
+
+
 # --------------------------------------------------------------------------- resume
 def _kill_when(path, rows_at_least, proc):
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if path.exists() and len(load_run(path).data["field"]) >= rows_at_least:
-                break
-        except (OSError, KeyError):
-            pass
-        time.sleep(0.01)
-    assert proc.poll() is None, "the run ended before it could be killed"
+    _wait_for_rows(path, rows_at_least, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 

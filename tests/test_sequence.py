@@ -211,12 +211,12 @@ def test_on_failure_stop_skip_retry(tmp_path, policy, fault, status, statuses, a
         assert rt.status == "finished" and sorted(rt.plan_index.tolist()) == [0, 1, 2]
         assert [k for _, k, _ in rt.log].count("resume") == 1
     else:
-        assert rt.status == "failed" and "persisted after 3 retries" in outcome.entries[1][1]["reason"]
+        assert rt.status == "failed" and "lockin_a gave no valid reply" in outcome.entries[1][1]["reason"]
         assert "lockin_a" in rt.reason or "prepare" in rt.reason
     state = json.loads((tmp_path / "out" / "pol.state.json").read_text())
     assert state["status"] == status and [e["status"] for e in state["entries"]] == statuses
     log = (tmp_path / "out" / "pol.log").read_text()
-    assert "run 2 (step 2, line 8): rt: failed: RuntimeError: instrument fault persisted" in log
+    assert "run 2 (step 2, line 8): rt: failed: InstrumentUnresponsive: lockin_a gave no valid reply" in log
     assert (policy == "skip") == ("skipped (on_failure: skip)" in log)
     if status == "stopped":
         assert not (tmp_path / "out" / "pol-003-tmr.h5").exists()

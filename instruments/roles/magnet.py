@@ -179,6 +179,24 @@ class Magnet:
         for control in self._controls.values():
             control.hold()
 
+    def confirm_safe(self, mode: str = "hold", tolerance: float = 1e-4) -> str:
+        """Wait (station clock, bounded by the ramp time) until the supply reports the safe
+        state it was sent to: ``zero``, every axis at zero (within ``tolerance`` T) and
+        still; ``hold``, no axis ramping. Returns what was confirmed; raises if it was not."""
+        if mode == "zero":
+            for axis in self._controls:
+                self._targets[axis] = 0.0
+            waited = self.wait()
+            field = self.field()
+            off = {a: b for a, b in field.items() if abs(b) > tolerance}
+            if off:
+                raise RuntimeError("field not at zero: " + ", ".join(f"{a} = {b:.4g} T" for a, b in off.items()))
+            return f"magnet at zero ({', '.join(f'{a} = {b:.2g} T' for a, b in field.items())}; waited {waited:.0f} s)"
+        if self.ramping:
+            self.hold()
+            wait_until(self.clock, lambda: not self.ramping, 10 * self.poll, self.poll, "magnet hold")
+        return "magnet holding (" + ", ".join(f"{a} = {b:.4g} T" for a, b in self.field().items()) + ")"
+
     def zero(self, wait: bool = True) -> None:
         """Ramp every axis to zero (at the present rates)."""
         for axis, control in self._controls.items():
