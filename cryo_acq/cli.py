@@ -193,8 +193,9 @@ def _run(cls, station_ref, sim, params, out) -> None:
         refuse(str(exc))
     station = _connect(config, path, text, sim)
     try:
+        runner = Runner(station, procedure, folder=out)
         try:
-            procedure.check(station, plan)  # refused here: nothing moved, nothing written
+            runner.preflight()  # refused here: nothing moved, nothing written
         except ValueError as exc:
             refuse(f"refused: {exc}")
         columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -206,7 +207,7 @@ def _run(cls, station_ref, sim, params, out) -> None:
                 bar.update(task, total=p.total, completed=p.done,
                            description=f"{cls.NAME}  lab {p.station_time / 3600:.2f} h")
 
-            runner = Runner(station, procedure, folder=out, on_progress=on_progress)
+            runner.on_progress = on_progress
             try:
                 run_path = runner.run()
             except ValueError as exc:  # refused before anything moved

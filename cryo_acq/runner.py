@@ -109,23 +109,30 @@ class Runner:
         self._stop_asked = True
         self.station.clock.request_stop()
 
-    def run(self):
-        """Execute; returns the run file's path. Raises only for refused input
-        (before anything moved) -- a failure during the run is recorded in the file."""
+    def preflight(self):
+        """Every check that can refuse the run, before any file is made or anything moves:
+        the procedure's own (its plan against the station's limits), the point budget, the
+        run folder, the disk space. Returns the plan; raises ValueError (one line)."""
         procedure, station = self.procedure, self.station
         plan = procedure.plan()
         procedure.check(station, plan)  # refuses bad input; sends nothing
         if len(plan) > station.config.limits.max_points:
             raise ValueError(f"{procedure.NAME}: {len(plan):,} points, more than the station's limits.max_points "
                              f"({station.config.limits.max_points:,})")
-        clock = station.clock
         folder = pathlib.Path(self.path).parent if self.path is not None else pathlib.Path(self.folder)
         _writable(folder)
         disk = next(g for g in self.guards if isinstance(g, DiskSpace))
         disk.folder = str(folder)
-        # refused here, before any file or instrument: a disk too small for the plan
         check_space(folder, estimated_size(plan, len(procedure.units()), station.text), keep_free=disk.min_free,
                     what=f"{procedure.NAME} ({len(plan)} points)")
+        return plan
+
+    def run(self):
+        """Execute; returns the run file's path. Raises only for refused input
+        (before anything moved) -- a failure during the run is recorded in the file."""
+        procedure, station = self.procedure, self.station
+        plan = self.preflight()
+        clock = station.clock
         try:
             run = self._open_file(plan, station, clock)
         except StorageError as exc:  # nothing measured yet: a refusal, like a disk too small
