@@ -117,15 +117,13 @@ def _parse_params(cls, pairs: tuple[str, ...]):
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise click.BadParameter(f"{pair!r}: expected name=value", param_hint="-p")
+            refuse(f"-p {pair!r}: expected name=value")
         name = name.strip()
         if name in values:
-            raise click.BadParameter(f"{name} given twice ({name}={values[name]} and {pair}); give it once",
-                                     param_hint="-p")
+            refuse(f"-p {name} given twice ({name}={values[name]} and {pair}); give it once")
         if name not in procedure._parameters:
             known = ", ".join(procedure._parameters)
-            raise click.BadParameter(f"unknown parameter {name!r} for {cls.NAME}; known: {known}",
-                                     param_hint="-p")
+            refuse(f"-p: unknown parameter {name!r} for {cls.NAME}; known: {known}")
         values[name] = value.strip()
     for name, value in values.items():
         parameter = procedure._parameters[name]
@@ -134,7 +132,7 @@ def _parse_params(cls, pairs: tuple[str, ...]):
         except ValueError as exc:
             allowed = (f" (allowed {parameter.minimum:g} .. {parameter.maximum:g} {parameter.units or ''})"
                        if hasattr(parameter, "minimum") else "")
-            raise click.BadParameter(f"{name}={value}: {exc}{allowed}", param_hint="-p") from None
+            refuse(f"-p {name}={value}: {exc}{allowed}")
     return procedure
 
 
@@ -182,7 +180,7 @@ def _run(cls, station_ref, sim, params, out) -> None:
     try:
         plan = procedure.plan()
     except PlanError as exc:
-        raise click.BadParameter(str(exc), param_hint="-p") from None
+        refuse(f"-p: {exc}")
     try:
         config, path, text = station_file.load(station_ref)
     except StationFileError as exc:

@@ -94,7 +94,7 @@ def test_non_utf8_station_file(tmp_path):
 def test_a_parameter_given_twice(tmp_path):
     result = _cli("run", "tmr", "--station", "vti-a01", "--sim", "-p", "temperature=1.5", "-p", "temperature=2",
                   "--out", tmp_path / "runs")
-    _one_line_refusal(result, "temperature given twice")
+    assert len(_one_line_refusal(result, "temperature given twice")) == 1
     assert not (tmp_path / "runs").exists()
 
 
@@ -103,7 +103,7 @@ def test_a_plan_past_the_point_budget_is_refused_before_allocation(tmp_path):
         span(7, 6, -1e-9, "temperature")
     result = _cli("run", "rt", "--station", "vti-a01", "--sim", "-p", "temperature_start=7",
                   "-p", "temperature_stop=6", "-p", "temperature_step=-1e-9", "--out", tmp_path / "runs")
-    _one_line_refusal(result, "1,000,000,000 points")
+    assert len(_one_line_refusal(result, "1,000,000,000 points")) == 1
     assert not (tmp_path / "runs").exists()
 
 
@@ -122,6 +122,16 @@ def test_a_bad_resource_names_the_instrument(tmp_path):
     lines = _one_line_refusal(result, "lockin_b (sr830 at 'GPIB0::nine::INSTR')")
     assert len(lines) == 1
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize("param, needle", [
+    ("temperature=abc", "temperature=abc"), ("temprature=2", "unknown parameter 'temprature'"),
+    ("temperature", "expected name=value"), ("field_max=1e9", "field_max=1e9"),
+])
+def test_bad_parameters_one_line(tmp_path, param, needle):
+    result = _cli("run", "tmr", "--station", "vti-a01", "--sim", "-p", param, "--out", tmp_path / "runs")
+    assert len(_one_line_refusal(result, needle)) == 1
+    assert not (tmp_path / "runs").exists()
 
 
 # --------------------------------------------------------------------------- damaged run files
