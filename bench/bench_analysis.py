@@ -27,9 +27,9 @@ import time
 import warnings
 
 from cryo_acq.analysis import fit_hanle
-from cryo_acq.runner import Runner
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.storage import load_run
+from cryo_acq.run.storage import load_run
 from procedures.hanle import Hanle
 from sim.conbse2.presets import CHANNELS_B
 

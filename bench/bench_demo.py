@@ -24,8 +24,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from cryo_acq.demo import run_demo  # noqa: E402
-from cryo_acq.storage import load_run  # noqa: E402
+from cryo_acq.report.demo import run_demo  # noqa: E402
+from cryo_acq.run.storage import load_run  # noqa: E402
 
 
 def bench(out: pathlib.Path, jobs: int, quick: bool) -> dict:

@@ -14,10 +14,10 @@ import textwrap
 import time
 from pathlib import Path
 
-from cryo_acq import station_file
-from cryo_acq.runner import Runner
+from cryo_acq.station import file as station_file
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.storage import load_run
+from cryo_acq.run.storage import load_run
 from procedures import get
 
 

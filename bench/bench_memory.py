@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from cryo_acq.runner import Runner
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
 from procedures import get
 

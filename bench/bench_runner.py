@@ -14,8 +14,8 @@ import statistics
 import tempfile
 import time
 
-from cryo_acq.measure import read_resistance
-from cryo_acq.runner import Runner
+from cryo_acq.run.measure import read_resistance
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
 from procedures import get
 
@@ -69,7 +69,7 @@ def bench_continuous() -> None:
         st = Station.from_yaml("dilution-b", sim=True)
         procedure_rate = getattr(p, "rate", None)
         with tempfile.TemporaryDirectory() as folder:
-            from cryo_acq.storage import load_run
+            from cryo_acq.run.storage import load_run
 
             run = load_run(Runner(st, p, folder=folder).run())
         t = run.data["time"]

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from cryo_acq.measure import LockInSettings, go_to_temperature, read_resistance, set_bias, setup_lockin
+from cryo_acq.run.measure import LockInSettings, go_to_temperature, read_resistance, set_bias, setup_lockin
 from cryo_acq.station import Station
 from sim.conbse2.presets import CHANNELS_B
 from sim.conbse2.spin import hanle_closed_form, hanle_quadrature

@@ -13,7 +13,7 @@ import time
 
 import pyvisa
 
-from cryo_acq.clock import VirtualClock
+from cryo_acq.station.clock import VirtualClock
 from cryo_acq.station import Station
 from sim.binding import Binding, LiveSimVisaLibrary, device_file
 from sim.faults import FaultInjector

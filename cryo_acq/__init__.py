@@ -4,7 +4,7 @@ station.yaml -> :class:`~cryo_acq.station.Station` (roles -> drivers, wiring, sa
 clock; real or simulated) -> procedures -> run files.
 """
 
-from .station import Station
+from cryo_acq.station import Station
 
 __version__ = "0.1.0"
 __all__ = ["Station", "__version__"]

@@ -8,7 +8,7 @@ Every number comes from the simulated instruments of a shipped station
 (``Station.from_yaml(..., sim=True)``): the SR830 lock-ins, the Keithley 2400, the
 Mercury iPS and the temperature controller, over VISA, in virtual station time, with
 the lock-in filters and noise. The sample model is never called directly. The
-measurements use the building blocks of ``cryo_acq.measure`` and follow
+measurements use the building blocks of ``cryo_acq.run.measure`` and follow
 ``tests/sim/test_sample_acceptance.py``.
 
 One PNG per phenomenon is written to ``--out`` (default ``docs/figures``); see
@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
-from cryo_acq.measure import (  # noqa: E402
+from cryo_acq.run.measure import (  # noqa: E402
     LockInSettings, go_to_temperature, hysteresis_loop, read_resistance, set_bias, setup_lockin)
 from cryo_acq.station import Station  # noqa: E402
 

@@ -15,6 +15,7 @@ PROCEDURES = {
     "vi": "procedures.vi:VI",
     "didv": "procedures.didv:DIDV",
     "tmr": "procedures.tmr:TMR",
+    "amr": "procedures.amr:AMR",
     "nl-switch": "procedures.nl_switch:NLSwitch",
     "nl-map": "procedures.nl_map:NLMap",
     "hanle": "procedures.hanle:Hanle",

@@ -2,7 +2,7 @@
 
 A procedure is a pymeasure ``Procedure`` (typed parameters with units, defaults
 and limits; the GUI builds its inputs from them) written against station roles.
-It says four things, and the :class:`~cryo_acq.runner.Runner` does the rest:
+It says four things, and the :class:`~cryo_acq.run.runner.Runner` does the rest:
 
 * :meth:`plan`: the sweep, from the parameters alone (no instrument);
 * :meth:`check`: every set-point of the plan against the station's limits,
@@ -18,8 +18,8 @@ import math
 import numpy as np
 from pymeasure.experiment import FloatParameter, Parameter, Procedure
 
-from cryo_acq.measure import LockInSettings
-from cryo_acq.sweeps import PlanError
+from cryo_acq.run.measure import LockInSettings
+from cryo_acq.run.sweeps import PlanError
 
 
 class ProcedureError(PlanError):

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from pymeasure.experiment import FloatParameter, ListParameter
 
-from cryo_acq.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
-from cryo_acq.sweeps import Axis, Plan, span
+from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
+from cryo_acq.run.sweeps import Axis, Plan, span
 
 from .base import CryoProcedure, ValuesParameter, check_excitation, check_source, measured_field, parse_values
 from .rt import check_fixed_field, uses_field

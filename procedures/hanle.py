@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from pymeasure.experiment import FloatParameter, ListParameter
 
-from cryo_acq.measure import read_resistance, set_bias, setup_lockin
-from cryo_acq.sweeps import Axis, Plan, PlanError, span
+from cryo_acq.run.measure import read_resistance, set_bias, setup_lockin
+from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
 from .base import ProcedureError
 from .nl_switch import NonLocalProcedure

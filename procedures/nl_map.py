@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pymeasure.experiment import FloatParameter
 
-from cryo_acq.measure import read_resistance, set_bias, setup_lockin
-from cryo_acq.sweeps import Axis, Plan, span
+from cryo_acq.run.measure import read_resistance, set_bias, setup_lockin
+from cryo_acq.run.sweeps import Axis, Plan, span
 
 from .nl_switch import NonLocalProcedure
 

@@ -18,8 +18,8 @@ import math
 import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter, Parameter
 
-from cryo_acq.measure import go_to_temperature, read_resistance, set_bias, setup_lockin, wait_until_passes
-from cryo_acq.sweeps import Axis, Plan, PlanError, span
+from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, setup_lockin, wait_until_passes
+from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
 from .base import CryoProcedure, ProcedureError, check_excitation
 

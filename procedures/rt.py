@@ -25,8 +25,8 @@ import math
 
 from pymeasure.experiment import FloatParameter, ListParameter
 
-from cryo_acq.measure import go_to_temperature, read_resistance, setup_lockin, wait_until_passes
-from cryo_acq.sweeps import Axis, Plan, span
+from cryo_acq.run.measure import go_to_temperature, read_resistance, setup_lockin, wait_until_passes
+from cryo_acq.run.sweeps import Axis, Plan, span
 
 from .base import CryoProcedure, ProcedureError, check_excitation, measured_field
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter
 
-from cryo_acq.measure import go_to_temperature, read_resistance, setup_lockin
-from cryo_acq.sweeps import Axis, Plan, span
+from cryo_acq.run.measure import go_to_temperature, read_resistance, setup_lockin
+from cryo_acq.run.sweeps import Axis, Plan, span
 
 from .base import CryoProcedure, check_excitation
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pymeasure.experiment import FloatParameter
 
-from cryo_acq.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
-from cryo_acq.sweeps import Axis, Plan, loop
+from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
+from cryo_acq.run.sweeps import Axis, Plan, loop
 
 from .base import CryoProcedure, check_excitation
 

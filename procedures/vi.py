@@ -16,8 +16,8 @@ import math
 import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter
 
-from cryo_acq.measure import go_to_temperature, set_bias
-from cryo_acq.sweeps import Axis, Plan
+from cryo_acq.run.measure import go_to_temperature, set_bias
+from cryo_acq.run.sweeps import Axis, Plan
 
 from .base import CryoProcedure, ProcedureError, ValuesParameter, check_source, minimum_excitation, parse_values
 

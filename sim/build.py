@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import zlib
 
-from cryo_acq.drivers import DRIVERS
-from cryo_acq.station_file import StationConfig
+from cryo_acq.station.drivers import DRIVERS
+from cryo_acq.station.file import StationConfig
 
 from .binding import Binding, LiveSimVisaLibrary, device_file
 from .faults import FaultInjector

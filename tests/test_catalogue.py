@@ -10,11 +10,11 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from cryo_acq import catalogue
-from cryo_acq.cli_campaign import campaign
-from cryo_acq.runner import Runner
+from cryo_acq.campaign import catalogue
+from cryo_acq.cli.campaign import campaign
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.storage import load_run
+from cryo_acq.run.storage import load_run
 from procedures.hanle import Hanle
 from procedures.tmr import TMR
 
@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).parents[1]
 
 WRITER = """
 import sys
-from cryo_acq.runner import Runner
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
 from procedures.tmr import TMR
 st = Station.from_yaml("vti-a01", sim=True)

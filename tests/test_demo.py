@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cryo_acq.cli_demo import demo, plot
-from cryo_acq.demo import FIGURES, Task, campaign, execute, run_demo
-from cryo_acq.storage import load_run
+from cryo_acq.cli.demo import demo, plot
+from cryo_acq.report.demo import FIGURES, Task, campaign, execute, run_demo
+from cryo_acq.run.storage import load_run
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -136,7 +136,7 @@ def test_plot_command_writes_a_png_for_a_tmr_loop(quick_demo, tmp_path):
     assert png == run_file.with_suffix(".png")
     _png_ok(png)
 
-    from cryo_acq.plotting import plot_run
+    from cryo_acq.report.plotting import plot_run
 
     drawn = plot_run(run_file, out=tmp_path / "loop.png").data
     run = load_run(run_file)
@@ -146,7 +146,7 @@ def test_plot_command_writes_a_png_for_a_tmr_loop(quick_demo, tmp_path):
 
 
 def test_plot_command_draws_the_nl_map_as_its_grid(quick_demo, tmp_path):
-    from cryo_acq.plotting import plot_run
+    from cryo_acq.report.plotting import plot_run
 
     run_file = next(p for p in _run_files(quick_demo["summary"]) if p.stem == "B-nl-map-L08")
     out = tmp_path / "map.png"
@@ -173,8 +173,8 @@ def test_plot_command_refuses_what_is_not_a_run_file(tmp_path):
 def test_map_swept_downwards_puts_every_cell_on_its_set_points(tmp_path):
     """rt-map from high to low on both axes (snake): each drawn cell is centred on the
     set-points of the grid value it shows."""
-    from cryo_acq.plotting import make_figure
-    from cryo_acq.runner import Runner
+    from cryo_acq.report.plotting import make_figure
+    from cryo_acq.run.runner import Runner
     from cryo_acq.station import Station
     from procedures.rt_map import RTMap
 
@@ -200,9 +200,9 @@ def test_map_swept_downwards_puts_every_cell_on_its_set_points(tmp_path):
 def test_plot_of_an_interrupted_map_leaves_the_unmeasured_cells_empty(tmp_path):
     """An aborted nl-map swept downwards in field: the drawn image is the grid, NaN where
     nothing was measured, and the title says the run did not finish."""
-    from cryo_acq.plotting import make_figure, plot_run
-    from cryo_acq.storage import RunFile
-    from cryo_acq.sweeps import Axis, Plan
+    from cryo_acq.report.plotting import make_figure, plot_run
+    from cryo_acq.run.storage import RunFile
+    from cryo_acq.run.sweeps import Axis, Plan
 
     plan = Plan(Axis("field", "T", np.array([0.04, 0.02, 0.0])),
                 outer=Axis("injection_current", "A", np.array([-1e-6, 0.0, 1e-6])))

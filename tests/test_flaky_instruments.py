@@ -9,11 +9,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from cryo_acq import station_file
-from cryo_acq.runner import Runner
+from cryo_acq.station import file as station_file
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.station_file import resolve
-from cryo_acq.storage import load_run
+from cryo_acq.station.file import resolve
+from cryo_acq.run.storage import load_run
 from instruments.errors import InstrumentUnresponsive
 from procedures.nl_map import NLMap
 from procedures.tmr import TMR

@@ -12,11 +12,11 @@ import uuid
 import numpy as np
 import pytest
 
-from cryo_acq import storage
-from cryo_acq.runner import Runner
+from cryo_acq.run import storage
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.station_file import resolve
-from cryo_acq.storage import load_run
+from cryo_acq.station.file import resolve
+from cryo_acq.run.storage import load_run
 from procedures.tmr import TMR
 
 from conftest import sent_to_all
@@ -119,7 +119,7 @@ def small_disk(tmp_path):
 WRITER = textwrap.dedent("""
     import errno, sys, pathlib
     sys.path.insert(0, sys.argv[3])
-    from cryo_acq.runner import Runner
+    from cryo_acq.run.runner import Runner
     from cryo_acq.station import Station
     from procedures.tmr import TMR
 
@@ -170,7 +170,7 @@ def test_a_real_disk_that_fills_mid_run(small_disk, tmp_path):
 
 
 def test_a_sequence_too_large_for_the_disk_is_refused(tmp_path, monkeypatch):
-    from cryo_acq import sequence as S
+    from cryo_acq.campaign import sequence as S
 
     path = tmp_path / "seq.yaml"
     path.write_text(textwrap.dedent("""\

@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from cryo_acq.cli import main
-from cryo_acq.station_file import StationFileError, load, resolve
-from cryo_acq.sequence import SequenceError
-from cryo_acq.sequence import load as load_sequence
-from cryo_acq.sweeps import PlanError, span
+from cryo_acq.station.file import StationFileError, load, resolve
+from cryo_acq.campaign.sequence import SequenceError
+from cryo_acq.campaign.sequence import load as load_sequence
+from cryo_acq.run.sweeps import PlanError, span
 
 VTI = resolve("vti-a01").read_text()
 

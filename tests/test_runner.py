@@ -12,11 +12,11 @@ import time
 import numpy as np
 import pytest
 
-from cryo_acq.runner import Runner
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.station_file import resolve
-from cryo_acq.storage import RunFile, load_run
-from cryo_acq.sweeps import Axis, Plan, PlanError, loop, span
+from cryo_acq.station.file import resolve
+from cryo_acq.run.storage import RunFile, load_run
+from cryo_acq.run.sweeps import Axis, Plan, PlanError, loop, span
 from procedures.tmr import TMR
 
 from conftest import sent_to_all
@@ -145,7 +145,7 @@ def test_lost_instrument_fails_the_run_cleanly(tmp_path):
 
 WRITER = """
 import sys
-from cryo_acq.runner import Runner
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
 from procedures.tmr import TMR
 st = Station.from_yaml("vti-a01", sim=True)
@@ -213,7 +213,7 @@ def test_ctrl_c_and_sigterm_end_in_the_safe_state_with_the_file_closed(tmp_path,
 
 ZERO_WRITER = """
 import sys
-from cryo_acq.runner import Runner
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
 from procedures.tmr import TMR
 st = Station.from_yaml(sys.argv[2], sim=True)

@@ -14,12 +14,12 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from cryo_acq import sequence as S
-from cryo_acq.cli_campaign import campaign
+from cryo_acq.campaign import sequence as S
+from cryo_acq.cli.campaign import campaign
 from cryo_acq.station import Station
-from cryo_acq.station_file import parse as parse_station
-from cryo_acq.station_file import resolve
-from cryo_acq.storage import load_run
+from cryo_acq.station.file import parse as parse_station
+from cryo_acq.station.file import resolve
+from cryo_acq.run.storage import load_run
 
 from conftest import sent_to_all
 
@@ -344,7 +344,7 @@ def test_killed_ten_times_at_random_moments_every_point_measured_exactly_once(tm
     seq = S.load(path)
     assert len(seq.runs) >= 20
     rng = random.Random(20241124)
-    command = [sys.executable, "-m", "cryo_acq.cli_campaign", "sequence", str(path), "--sim", "--out", str(out)]
+    command = [sys.executable, "-m", "cryo_acq.cli.campaign", "sequence", str(path), "--sim", "--out", str(out)]
     kills = 0
     for attempt in range(10):
         with open(tmp_path / f"session-{attempt}.txt", "w") as log:

@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from cryo_acq.station import Station
-from cryo_acq.station_file import StationFileError, load, shipped_stations
+from cryo_acq.station.file import StationFileError, load, shipped_stations
 
 GOOD = (pytest.importorskip("pathlib").Path(__file__).parent / "stations" / "minimal.yaml").read_text()
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.special import gammainc
 
-from cryo_acq.safety import LimitError
+from cryo_acq.station.safety import LimitError
 from conftest import raw_driver, sent
 
 STATIONS = ["vti-a01", "dilution-b", "ami-ls372.yaml"]

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from cryo_acq.storage import Run, load_run
+from cryo_acq.run.storage import Run, load_run
 
 from .bkt import bkt_temperature, fit_bkt_rt, fit_vi_exponent, transition_temperature
 from .hanle import fit_hanle
@@ -310,7 +310,7 @@ _FITTERS = {"hanle": _hanle, "hanle-vortex": _hanle, "vi": _vi, "bkt-rt": _bkt_r
 
 
 def fit_run(model: str, run_or_path, **options: Any) -> list[FitResult]:
-    """Fit a run (a :class:`~cryo_acq.storage.Run`, a path, or a list of them) with ``model``.
+    """Fit a run (a :class:`~cryo_acq.run.storage.Run`, a path, or a list of them) with ``model``.
 
     Models and their options: :data:`MODELS`, :data:`OPTIONS`. Returns a list of
     :class:`FitResult` (one per curve; ``vi`` adds a last ``vi-bkt`` result with T_BKT,

@@ -3,13 +3,13 @@
 ``cryo-acq gui --station NAME|FILE [--sim] [--time-scale X]`` opens a procedure
 picker (:class:`~cryo_acq.gui.window.Launcher`) and one window per procedure
 (:class:`~cryo_acq.gui.window.ProcedureWindow`). A queued run executes in a
-:class:`~cryo_acq.gui.worker.RunWorker` thread calling :class:`cryo_acq.runner.Runner`
+:class:`~cryo_acq.gui.worker.RunWorker` thread calling :class:`cryo_acq.run.runner.Runner`
 -- the same recording path as the command line, into the same HDF5 run file --
 whose progress feeds in-memory plot buffers (:mod:`cryo_acq.gui.plots`). The
 station panel (:mod:`cryo_acq.gui.station_panel`) reads the instruments between
 the run's exchanges, under one lock per station.
 
-Importing this package imports Qt (PySide6 through qtpy); :mod:`cryo_acq.cli_gui`
+Importing this package imports Qt (PySide6 through qtpy); :mod:`cryo_acq.cli.gui`
 does not, until the command runs.
 """
 

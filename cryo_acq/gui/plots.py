@@ -85,7 +85,7 @@ class PlanInfo:
 
     @classmethod
     def of(cls, plan) -> "PlanInfo":
-        """From a :class:`cryo_acq.sweeps.Plan` or its stored description (``run.plan``)."""
+        """From a :class:`cryo_acq.run.sweeps.Plan` or its stored description (``run.plan``)."""
         if isinstance(plan, dict):
             axes = [PlanAxis(a["name"], a.get("unit", ""), np.asarray(a["values"], float)) for a in plan["axes"]]
             return cls(axes, bool(plan.get("snake", False)))
@@ -158,7 +158,7 @@ class RunBuffer:
 
     @classmethod
     def from_run(cls, run) -> "RunBuffer":
-        """The buffer of a run file as read by :func:`cryo_acq.storage.load_run`."""
+        """The buffer of a run file as read by :func:`cryo_acq.run.storage.load_run`."""
         plan = PlanInfo.of(run.plan)
         columns = list(run.metadata["columns"])
         buf = cls(columns, plan, capacity=max(16, len(run.plan_index)))

@@ -29,7 +29,7 @@ import weakref
 
 from qtpy import QtCore, QtGui, QtWidgets
 
-from cryo_acq.clock import VirtualClock
+from cryo_acq.station.clock import VirtualClock
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ queue and abort, browser, log) with these changes:
   station (nothing sent) before it is queued, and refused with the reason if it
   cannot run;
 * :class:`RunManager` replaces pymeasure's ``Manager``: its worker is a
-  :class:`~cryo_acq.gui.worker.RunWorker` calling :class:`cryo_acq.runner.Runner`,
+  :class:`~cryo_acq.gui.worker.RunWorker` calling :class:`cryo_acq.run.runner.Runner`,
   and it runs only when the :class:`Session` grants it the station (one run at a
   time per station, across all windows, in the order they were queued);
 * the tabs are memory-fed curves (loops: up and down sweeps distinguishable), a
@@ -240,7 +240,7 @@ class RunManager(Manager):
 
 def _read_back(results: RunResults) -> None:
     """The status, reason and log as the run file has them (what the GUI shows is the file)."""
-    from cryo_acq.storage import load_run
+    from cryo_acq.run.storage import load_run
 
     try:
         run = load_run(results.data_filename)
@@ -758,8 +758,8 @@ class Launcher(QtWidgets.QMainWindow):
 def build_station(station_ref, sim: bool, time_scale: float | None = None):
     """The station for the GUI. In simulation the clock runs at ``time_scale`` lab seconds
     per wall second (0 or None: the station file's ``sim.time_scale``, else pure virtual)."""
-    from cryo_acq import station_file
-    from cryo_acq.clock import VirtualClock
+    from cryo_acq.station import file as station_file
+    from cryo_acq.station.clock import VirtualClock
     from cryo_acq.station import Station
 
     config, path, text = station_file.load(station_ref)

@@ -1,4 +1,4 @@
-"""The GUI's worker: one queued run executed by :class:`cryo_acq.runner.Runner` in a QThread.
+"""The GUI's worker: one queued run executed by :class:`cryo_acq.run.runner.Runner` in a QThread.
 
 The GUI records through the same path as the command line: the worker builds a
 ``Runner`` for the station and procedure and calls ``run()``, which writes the HDF5
@@ -25,8 +25,8 @@ import numpy as np
 from pymeasure.experiment import Procedure
 from qtpy import QtCore
 
-from cryo_acq.runner import Runner
-from cryo_acq.storage import load_run, new_run_path
+from cryo_acq.run.runner import Runner
+from cryo_acq.run.storage import load_run, new_run_path
 
 from .plots import PlanInfo, RunBuffer
 
@@ -117,7 +117,7 @@ class RunResults:
 
 
 class RunWorker(QtCore.QThread):
-    """Runs one :class:`RunResults` on a station through :class:`~cryo_acq.runner.Runner`."""
+    """Runs one :class:`RunResults` on a station through :class:`~cryo_acq.run.runner.Runner`."""
 
     run_started = QtCore.Signal(str)  #: the run file's path
     progress = QtCore.Signal(object)  #: ProgressInfo

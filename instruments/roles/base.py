@@ -14,7 +14,7 @@ class RoleContext:
 
     name: str  #: instrument name in the station file
     clock: Any  #: the station clock (every wait goes through it)
-    safety: Any  #: cryo_acq.safety.Safety
+    safety: Any  #: cryo_acq.station.safety.Safety
     options: dict[str, Any] = field(default_factory=dict)  #: the instrument's ``options``
     configurations: list[str] = field(default_factory=list)  #: sample configurations it is wired to
     wiring: Any = None  #: LockInWiring for a lock-in, else None

@@ -4,7 +4,7 @@ Axes are the sample's: ``x`` the in-plane easy axis, ``y`` in-plane across it,
 ``z`` out of plane. The station maps each to a supply channel (a Mercury iPS
 group, an AMI 430 unit). Units: tesla, tesla per second, seconds.
 
-Every target and rate passes :class:`cryo_acq.safety.Safety` first: per-axis
+Every target and rate passes :class:`cryo_acq.station.safety.Safety` first: per-axis
 maxima, the vector norm, per-axis ramp rates. A multi-axis move whose path
 could leave the norm sphere (axes run at their own speeds) is done in two phases,
 shrinking axes first.
@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 
-from cryo_acq.clock import wait_until
-from cryo_acq.safety import LimitError
+from cryo_acq.station.clock import wait_until
+from cryo_acq.station.safety import LimitError
 
 from .base import RoleContext, number
 

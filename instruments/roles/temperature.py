@@ -9,7 +9,7 @@ import math
 from abc import ABC, abstractmethod
 from collections import deque
 
-from cryo_acq.clock import WaitTimeout
+from cryo_acq.station.clock import WaitTimeout
 
 from .base import RoleContext, number
 

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from cryo_acq.analysis import (FitResult, bkt_temperature, fit_bkt_rt, fit_didv, fit_hanle, fit_pair_breaking,
                                fit_run, fit_vi_exponent, switching_fields, transition_temperature)
 from cryo_acq.analysis.result import format_value
-from cryo_acq.cli_fit import fit
-from cryo_acq.runner import Runner
+from cryo_acq.cli.fit import fit
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.storage import load_run
+from cryo_acq.run.storage import load_run
 import procedures
 from sim.conbse2 import superconductivity as sc
 from sim.conbse2.parameters import E

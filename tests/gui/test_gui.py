@@ -19,13 +19,13 @@ import pytest  # noqa: E402
 pytest.importorskip("pytestqt")
 pytest.importorskip("pyqtgraph")
 
-from cryo_acq.clock import VirtualClock  # noqa: E402
+from cryo_acq.station.clock import VirtualClock  # noqa: E402
 from cryo_acq.gui.plots import Decimator, LiveImage, PlanInfo, RunBuffer, pixel_transform  # noqa: E402
 from cryo_acq.gui.window import Launcher, ProcedureWindow, Session  # noqa: E402
-from cryo_acq.runner import Runner  # noqa: E402
+from cryo_acq.run.runner import Runner  # noqa: E402
 from cryo_acq.station import Station  # noqa: E402
-from cryo_acq.storage import load_run  # noqa: E402
-from cryo_acq.sweeps import Axis, Plan, span  # noqa: E402
+from cryo_acq.run.storage import load_run  # noqa: E402
+from cryo_acq.run.sweeps import Axis, Plan, span  # noqa: E402
 import procedures  # noqa: E402
 
 RUN_TIMEOUT_MS = 30_000
@@ -291,7 +291,7 @@ def test_the_station_lock_serialises_every_driver_exchange(session_factory):
 
 
 def test_cli_gui_command_imports_no_qt_until_it_runs():
-    code = ("import sys; from cryo_acq.cli_gui import gui; "
+    code = ("import sys; from cryo_acq.cli.gui import gui; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'qtpy', 'pyqtgraph')]; "
             "assert not bad, bad; print(gui.name)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,

@@ -4,9 +4,9 @@ ferromagnetic phase and the gap's dip, read from the run file."""
 import numpy as np
 import pytest
 
-from cryo_acq.runner import Runner
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.storage import load_run
+from cryo_acq.run.storage import load_run
 from procedures.didv import DIDV
 
 from conftest import received, sent, sent_to_all

@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from cryo_acq.runner import Runner
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.station_file import resolve
-from cryo_acq.storage import load_run
+from cryo_acq.station.file import resolve
+from cryo_acq.run.storage import load_run
 from procedures.hanle import Hanle
 from procedures.nl_map import NLMap
 from procedures.nl_switch import NLSwitch

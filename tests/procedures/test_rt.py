@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from cryo_acq.cli import main
-from cryo_acq.runner import Runner
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.storage import load_run
+from cryo_acq.run.storage import load_run
 from procedures.rt import RT
 from procedures.rt_map import RTMap
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from cryo_acq.runner import Runner
+from cryo_acq.run.runner import Runner
 from cryo_acq.station import Station
-from cryo_acq.station_file import resolve
-from cryo_acq.storage import load_run
+from cryo_acq.station.file import resolve
+from cryo_acq.run.storage import load_run
 from procedures.vi import VI
 
 from conftest import received, sent, sent_to_all

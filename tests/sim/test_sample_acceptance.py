@@ -7,7 +7,7 @@ station's clock, filters and noise, never from the model directly.
 import numpy as np
 import pytest
 
-from cryo_acq.measure import (LockInSettings, go_to_temperature, hysteresis_loop, read_resistance, set_bias,
+from cryo_acq.run.measure import (LockInSettings, go_to_temperature, hysteresis_loop, read_resistance, set_bias,
                               setup_lockin)
 from cryo_acq.station import Station
 
@@ -19,7 +19,7 @@ def station(tmp_path):
     made = []
 
     def make(name, **sim):
-        from cryo_acq.station_file import resolve
+        from cryo_acq.station.file import resolve
 
         source = resolve(name).read_text()
         for key, value in sim.items():

@@ -30,8 +30,8 @@ import inspect
 import itertools
 from typing import Any, Callable, Iterable
 
-from cryo_acq.clock import VirtualClock
-from cryo_acq.station_file import StationConfig, parse
+from cryo_acq.station.clock import VirtualClock
+from cryo_acq.station.file import StationConfig, parse
 
 TIMEOUT_S = 0.2  #: VISA timeout of every driver (virtual time: a timeout costs no wall time)
 MESSAGE_LENGTH = 100  #: exception messages are cut to this many characters

@@ -71,7 +71,7 @@ def read_summary(path: str | pathlib.Path) -> dict[str, Any]:
     """What the catalogue keeps about one run file, read without its data columns.
 
     Raises (OSError, ValueError, KeyError, ...) for a file that is not a readable run file."""
-    from .storage import FORMAT, _json_bytes, open_run_file
+    from cryo_acq.run.storage import FORMAT, _json_bytes, open_run_file
 
     with open_run_file(path) as f:
         if f.attrs.get("format") != FORMAT:

@@ -1,6 +1,6 @@
 """``cryo-acq fit MODEL RUNFILE...``: fit a run file and print the values with their errors.
 
-Registered in :mod:`cryo_acq.cli` with ``main.add_command(fit)``. The fits are
+Registered in :mod:`cryo_acq.cli.main` with ``main.add_command(fit)``. The fits are
 :func:`cryo_acq.analysis.fit_run`; by default a PNG with the data and the fitted curve
 is written next to the (first) run file, ``<run>-fit-<model>.png``.
 """
@@ -168,8 +168,8 @@ def fit(model, run_files, figure, options):
     """
     parsed = _parse_options(model, options)
     source = list(run_files) if len(run_files) > 1 else run_files[0]
-    from cryo_acq.cli_common import refuse
-    from cryo_acq.storage import RunFileError
+    from cryo_acq.cli.common import refuse
+    from cryo_acq.run.storage import RunFileError
 
     try:
         results = fit_run(model, source, **parsed)

@@ -16,7 +16,7 @@ def refuse(message: str) -> None:
 
 def load_run_or_refuse(path):
     """The run file at ``path``, or a one-line refusal for anything that is not one."""
-    from .storage import RunFileError, load_run
+    from cryo_acq.run.storage import RunFileError, load_run
 
     try:
         return load_run(path)

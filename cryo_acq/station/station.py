@@ -21,11 +21,11 @@ from typing import Any
 from instruments.reliable import Link, ReliableDriver
 from instruments.roles import CurrentSource, LockIn, Magnet, RoleContext, TemperatureController
 
-from . import station_file
-from .clock import Clock, StopRequested, VirtualClock, WallClock
-from .drivers import DRIVERS
-from .safety import Safety
-from .station_file import StationConfig
+from cryo_acq.station import file as station_file
+from cryo_acq.station.clock import Clock, StopRequested, VirtualClock, WallClock
+from cryo_acq.station.drivers import DRIVERS
+from cryo_acq.station.safety import Safety
+from cryo_acq.station.file import StationConfig
 
 log = logging.getLogger(__name__)
 

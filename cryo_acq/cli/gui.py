@@ -34,8 +34,8 @@ def gui(station_ref, sim, time_scale, procedure_names, open_files, out, panel_in
     """Open the GUI: a procedure picker, one window per procedure (parameters, queue,
     abort, plots, run browser, ETA) and the station panel. Runs record into the same
     HDF5 run files as "cryo-acq run"."""
-    from . import station_file
-    from .station_file import StationFileError
+    from cryo_acq.station import file as station_file
+    from cryo_acq.station.file import StationFileError
 
     try:
         config, _, _ = station_file.load(station_ref)
@@ -55,7 +55,7 @@ def gui(station_ref, sim, time_scale, procedure_names, open_files, out, panel_in
             raise click.BadParameter(f"unknown procedure {name!r}; known: {', '.join(sorted(procedures.PROCEDURES))}",
                                      param_hint="--procedure")
     try:
-        from .gui.window import run_gui
+        from cryo_acq.gui.window import run_gui
     except ImportError as exc:  # the gui extra is not installed
         click.echo(f"the GUI needs the 'gui' extra (pip install 'cryo-acq[gui]'): {exc}", err=True)
         sys.exit(2)

@@ -1,8 +1,8 @@
 """``cryo-acq demo`` and ``cryo-acq plot RUNFILE``.
 
-Registered in :mod:`cryo_acq.cli` with ``main.add_command(demo)`` and
-``main.add_command(plot)``. The work is in :mod:`cryo_acq.demo` and
-:mod:`cryo_acq.plotting`; the analysis package is imported only when a fit is asked for.
+Registered in :mod:`cryo_acq.cli.main` with ``main.add_command(demo)`` and
+``main.add_command(plot)``. The work is in :mod:`cryo_acq.report.demo` and
+:mod:`cryo_acq.report.plotting`; the analysis package is imported only when a fit is asked for.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def demo(out, jobs, quick):
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .demo import run_demo
+    from cryo_acq.report.demo import run_demo
 
     console = Console(stderr=False, highlight=False)
     columns = [TextColumn("[bold]demo"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
@@ -50,7 +50,7 @@ def demo(out, jobs, quick):
                     seen[0] += 1
                     bar.update(task, completed=seen[0])
 
-            from .demo import steps
+            from cryo_acq.report.demo import steps
 
             bar.update(task, total=steps(quick))
             summary = run_demo(out, jobs=jobs, quick=quick, progress=progress)
@@ -71,13 +71,13 @@ def demo(out, jobs, quick):
 def plot(run_file, model, out):
     """Draw RUNFILE as its procedure asks (loops by sweep direction, maps as images with a
     colour bar) and write a PNG next to it; prints the PNG's path."""
-    from .cli_common import load_run_or_refuse
-    from .plotting import describe, plot_run
+    from cryo_acq.cli.common import load_run_or_refuse
+    from cryo_acq.report.plotting import describe, plot_run
 
     run = load_run_or_refuse(run_file)
     fits = None
     if model:
-        from .analysis import MODELS, fit_run
+        from cryo_acq.analysis import MODELS, fit_run
 
         if model not in MODELS:
             raise click.BadParameter(f"unknown model {model!r}; models: {', '.join(MODELS)}", param_hint="--fit")

@@ -135,7 +135,7 @@ class DiskSpace(Guard):
     name = "disk"
 
     def check(self, station, procedure):
-        from .storage import _size, free_space
+        from cryo_acq.run.storage import _size, free_space
 
         free = free_space(self.folder)
         if free < self.min_free:

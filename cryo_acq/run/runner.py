@@ -27,10 +27,10 @@ from pyvisa.errors import VisaIOError
 
 from instruments.roles.base import InstrumentReplyError
 
-from .clock import StopRequested, WaitTimeout
-from .guards import DiskSpace, GuardTimeout
-from .guards import build as build_guards
-from .storage import RunFile, StorageError, check_space, estimated_size, new_run_path
+from cryo_acq.station.clock import StopRequested, WaitTimeout
+from cryo_acq.run.guards import DiskSpace, GuardTimeout
+from cryo_acq.run.guards import build as build_guards
+from cryo_acq.run.storage import RunFile, StorageError, check_space, estimated_size, new_run_path
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,9 @@ class Runner:
         (its stored station file, simulated if the run was) unless one is given."""
         import procedures
 
-        from .station import Station
-        from .station_file import parse
-        from .storage import load_run
+        from cryo_acq.station import Station
+        from cryo_acq.station.file import parse
+        from cryo_acq.run.storage import load_run
 
         old = load_run(path)
         if old.finished:
@@ -212,7 +212,7 @@ class Runner:
     def _catalogue(self) -> None:
         """Keep the run catalogue beside the data up to date (never fails a run)."""
         try:
-            from . import catalogue
+            from cryo_acq.campaign import catalogue
 
             catalogue.update(pathlib.Path(self.path).parent, self.path)
         except Exception as exc:  # noqa: BLE001

@@ -36,7 +36,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .sweeps import Point
+from cryo_acq.run.sweeps import Point
 
 import errno
 import logging

@@ -4,7 +4,7 @@
 Two-dimensional Niobium Diselenide" (*the paper*) measured, on the two shipped
 stations in simulation: ``vti-a01`` (VTI, in-plane solenoid, device A01) and
 ``dilution-b`` (dilution fridge, vector magnet, device B). Every measurement is a
-procedure of ``procedures/`` run by the :class:`~cryo_acq.runner.Runner` into a run
+procedure of ``procedures/`` run by the :class:`~cryo_acq.run.runner.Runner` into a run
 file; independent runs go to ``jobs`` worker processes, each building its own
 station. Then every number is fitted from those run files with
 :mod:`cryo_acq.analysis`, one figure is drawn per panel of the paper, and
@@ -32,32 +32,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from procedures.tmr import TMR
+import procedures
 
 PAPER = ('T. Qu et al., "Ferromagnetic Superconductivity in Two-dimensional Niobium Diselenide" '
          "(the paper)")
-
-
-# =========================================================================== the AMR loop
-class AMRLoop(TMR):
-    """amr: the Co stripe's anisotropic magnetoresistance in the same loop as ``tmr``
-    (paper, Fig. 3b bottom; ED6): configuration ``co_amr``, four-probe along the
-    stripe, the largest lock-in current the station's SR830 can drive (0.45 uA rms
-    through 10 Mohm) and a 1 s time constant against its milliohm dip.
-
-    The procedures package has no AMR procedure; this is ``tmr`` on the ``co_amr``
-    wiring, under its own name so its run file does not pass for a TMR loop."""
-
-    NAME = "amr"
-    CONFIGURATION = "co_amr"
-
-
-def _procedure_class(name: str):
-    if name == AMRLoop.NAME:
-        return AMRLoop
-    import procedures
-
-    return procedures.get(name)
 
 
 # =========================================================================== the campaign
@@ -72,7 +50,7 @@ class RunSpec:
     title: str = ""  #: what it measures, for progress and summary
 
     def plan_length(self) -> int:
-        p = _procedure_class(self.procedure)()
+        p = procedures.get(self.procedure)()
         p.set_parameters(self.params)
         return len(p.plan())
 
@@ -303,11 +281,11 @@ class RunResult:
 
 def measure_run(spec: RunSpec, folder: str, inputs=None) -> RunResult:
     """Worker: build the station, run one procedure into ``folder/<label>.h5``, close it."""
-    from cryo_acq.runner import Runner
+    from cryo_acq.run.runner import Runner
     from cryo_acq.station import Station
 
     t0 = time.perf_counter()
-    procedure = _procedure_class(spec.procedure)()
+    procedure = procedures.get(spec.procedure)()
     procedure.set_parameters(spec.params)
     path = pathlib.Path(folder) / f"{spec.label}.h5"
     with Station.from_yaml(spec.station, sim=True) as station:
@@ -348,7 +326,7 @@ def _portable(fit, n: int = 300):
 
 
 def _run(inputs, label):
-    from cryo_acq.storage import load_run
+    from cryo_acq.run.storage import load_run
 
     return load_run(inputs[label].path)
 
@@ -611,7 +589,7 @@ def fit_hanle_channel(channel: str, inputs=None) -> dict:
         standard = fit_run("hanle", runs)[-1]
         out["standard"] = _portable(standard)
     # the data's own sign change of (R_P - R_AP)/2 (interpolated), as a cross-check
-    from cryo_acq.storage import load_run
+    from cryo_acq.run.storage import load_run
 
     p, ap = load_run(runs[0]), load_run(runs[1])
     field = 0.5 * (p.data["field_perp"] + ap.data["field_perp"])
@@ -626,13 +604,13 @@ def fit_hanle_channel(channel: str, inputs=None) -> dict:
 
 # =========================================================================== figures
 def _load(inputs, label):
-    from cryo_acq.storage import load_run
+    from cryo_acq.run.storage import load_run
 
     return load_run(inputs[label].path)
 
 
 def _save(fig, out, name) -> str:
-    from cryo_acq.plotting import save
+    from cryo_acq.report.plotting import save
 
     return str(save(fig, pathlib.Path(out) / name))
 
@@ -647,7 +625,7 @@ def _err(value, error, factor=1.0) -> str:
 def figure_1c(out, inputs=None) -> str:
     """Fig. 1c (+ ED3c-d): V-I log-log at 6.0-6.9 K with the lowest-decade power-law fits;
     alpha(T) and T_BKT where alpha = 3; R(T) across the transition with the BKT fit."""
-    from cryo_acq.plotting import draw_fit, draw_vi, new_figure, _style
+    from cryo_acq.report.plotting import draw_fit, draw_vi, new_figure, _style
 
     vi, bkt = inputs["fit:vi"], inputs["fit:bkt"]["fit"]
     run_vi, run_rt = _load(inputs, "A01-vi"), _load(inputs, "A01-rt-transition")
@@ -694,7 +672,7 @@ def figure_1c(out, inputs=None) -> str:
 def figure_1d(out, inputs=None) -> str:
     """Fig. 1d: T_c(B) of A01 in plane (line cuts, eq. 2 with d = 12 nm) and of device B out
     of plane (map rows), with the fitted xi_GL(0)."""
-    from cryo_acq.plotting import draw_fit, new_figure, _style
+    from cryo_acq.report.plotting import draw_fit, new_figure, _style
 
     par, perp = inputs["fit:tc-parallel"], inputs["fit:tc-perpendicular"]["fit"]
     fig, (ax, ax_b) = new_figure(12.0, 4.6, 1, 2)
@@ -734,13 +712,13 @@ def figure_1d(out, inputs=None) -> str:
 def figure_2a(out, inputs=None) -> str:
     """Fig. 2a: the (B_par, T) phase diagram of A01 as an image of R/R_N, T_c(B) of the line
     cuts, and the regions N, SC, FM + SC."""
-    from cryo_acq.plotting import new_figure, _style
+    from cryo_acq.report.plotting import new_figure, _style
     from matplotlib.colors import Normalize
 
     run = _load(inputs, "A01-rt-map")
     par, phase, re = inputs["fit:tc-parallel"], inputs["fit:phase"], inputs["fit:reentrant"]
     outer, inner = run.plan["axes"]
-    from cryo_acq.plotting import _edges
+    from cryo_acq.report.plotting import _edges
 
     fig, ax = new_figure(7.4, 5.0)
     with _style():
@@ -772,7 +750,7 @@ def figure_2a(out, inputs=None) -> str:
 def figure_2b(out, inputs=None) -> str:
     """Fig. 2b: R-T line cuts at discrete in-plane fields."""
     import matplotlib
-    from cryo_acq.plotting import new_figure, _style
+    from cryo_acq.report.plotting import new_figure, _style
 
     labels = sorted((k for k in inputs if k.startswith("A01-rt-") and k.endswith("T") and k != "A01-rt-transition"),
                     key=lambda k: float(k[len("A01-rt-"):-1]))
@@ -798,7 +776,7 @@ def figure_2b(out, inputs=None) -> str:
 
 
 def _spectra_figure(out, inputs, label, fits_name, versus, filename, title):
-    from cryo_acq.plotting import draw_didv, new_figure, _style
+    from cryo_acq.report.plotting import draw_didv, new_figure, _style
 
     run = _load(inputs, label)
     fits = inputs[fits_name]["fits"]
@@ -858,7 +836,7 @@ def figure_2d(out, inputs=None) -> str:
 
 def figure_3b(out, inputs=None) -> str:
     """Fig. 3b: the TMR loop at 2.0 K (0.1 uA) over the Co AMR loop at 2 K."""
-    from cryo_acq.plotting import draw_loop, new_figure, _style
+    from cryo_acq.report.plotting import draw_loop, new_figure, _style
 
     label = tmr_label(TMR_FIG3B_T, TMR_BIAS)
     tmr, amr = _load(inputs, label), _load(inputs, "A01-amr-2K")
@@ -896,7 +874,7 @@ def figure_3b(out, inputs=None) -> str:
 
 
 def _loop_grid(out, inputs, labels, colours, captions, filename, suptitle):
-    from cryo_acq.plotting import new_figure, _style
+    from cryo_acq.report.plotting import new_figure, _style
 
     n = len(labels)
     cols = 2
@@ -968,7 +946,7 @@ def figure_3e(out, quick=False, inputs=None) -> str:
 def figure_3d(out, quick=False, inputs=None) -> str:
     """Fig. 3d: top, Delta R and Delta R/R of the TMR against T (with R_P, ED7); bottom, the
     2.0 K dI/dV inside the gap with the junction voltages of the bias series marked."""
-    from cryo_acq.plotting import new_figure, _style
+    from cryo_acq.report.plotting import new_figure, _style
 
     temps, biases = tmr_temperatures(quick), tmr_biases(quick)
     tcol, bcol = _series_colours(len(temps), "turbo"), _series_colours(len(biases), "viridis")
@@ -1018,7 +996,7 @@ def figure_3d(out, quick=False, inputs=None) -> str:
 
 def figure_4b(out, inputs=None) -> str:
     """Fig. 4b (+ ED8b): the non-local map and Delta R_NL(I_inj) of its lines."""
-    from cryo_acq.plotting import draw_map, new_figure, _style
+    from cryo_acq.report.plotting import draw_map, new_figure, _style
 
     run = _load(inputs, "B-nl-map-L08")
     m = inputs["fit:nl-map"]
@@ -1054,7 +1032,7 @@ def figure_4c(out, quick=False, inputs=None) -> str:
 
 def figure_4d(out, inputs=None) -> str:
     """Fig. 4d: Hanle curves of the three channels, parallel and antiparallel, with the fits."""
-    from cryo_acq.plotting import draw_hanle, new_figure, _style
+    from cryo_acq.report.plotting import draw_hanle, new_figure, _style
 
     fig, axes = new_figure(15.0, 4.8, 1, 3, sharey=True)
     with _style():
@@ -1366,7 +1344,7 @@ def _summary_rows(results: dict, quick: bool) -> dict[str, list]:
              "the higher switch is the Co electrode (ED6)", "as above", f3b),
         ]
     rows.append(("Co AMR dip at 2 K (up sweep)", _fv(amr["up"]["depth"], amr["up"]["depth_error"], 1e3, "mΩ"),
-                 "\"around 0.15 Ω\" (Fig. 3b)", "A01-amr-2K → Gaussian dip (scipy, in `cryo_acq.demo`)", f3b))
+                 "\"around 0.15 Ω\" (Fig. 3b)", "A01-amr-2K → Gaussian dip (scipy, in `cryo_acq.report.demo`)", f3b))
     rows.append(("field of the AMR dip (up / down)",
                  f"{_fv(amr['up']['field'], amr['up']['field_error'], 1e3, 'mT')} / "
                  f"{_fv(amr['down']['field'], amr['down']['field_error'], 1e3, 'mT')}",
@@ -1481,7 +1459,7 @@ def write_summary(out: pathlib.Path, specs: list[RunSpec], results: dict, wall: 
     lines += [f"- {note}" for note in DIFFERENCES]
     lines += ["", "## Run files", "",
               f"In `{pathlib.Path(runs[0].path).parent.relative_to(out).as_posix()}/`; open one with "
-              "`cryo_acq.storage.load_run`, plot it with `cryo-acq plot FILE`, fit it with `cryo-acq fit MODEL FILE`.",
+              "`cryo_acq.run.storage.load_run`, plot it with `cryo-acq plot FILE`, fit it with `cryo-acq fit MODEL FILE`.",
               "", "| run file | procedure | what | points | lab time | status |", "|---|---|---|---|---|---|"]
     for r in runs:
         rel = pathlib.Path(r.path).relative_to(out).as_posix()
@@ -1509,6 +1487,6 @@ DIFFERENCES = [
     "on the `co_amr` wiring; the procedures package has no AMR procedure).",
     "Fig. 3d top: the paper shows the junction's zero-field R-T; there is no two-probe R-T procedure, so the "
     "junction resistance is the parallel level $R_P$ of each TMR loop (as ED7).",
-    "Fig. 3c: no loop at exactly $T_K$ (4.5 K in the model): see `tmr_temperatures` in `cryo_acq/demo.py`.",
+    "Fig. 3c: no loop at exactly $T_K$ (4.5 K in the model): see `tmr_temperatures` in `cryo_acq/report/demo.py`.",
     "Fig. 4b: 0.25 µA × 1 mT steps (the paper: 0.05 µA), to keep the demo under three minutes.",
 ]

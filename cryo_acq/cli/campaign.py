@@ -1,7 +1,7 @@
 """``cryo-acq sequence`` and ``cryo-acq runs``: overnight campaigns and the run catalogue.
 
-Registered in :mod:`cryo_acq.cli` with ``main.add_command(sequence)`` and
-``main.add_command(runs)``; ``python -m cryo_acq.cli_campaign sequence ...`` runs them
+Registered in :mod:`cryo_acq.cli.main` with ``main.add_command(sequence)`` and
+``main.add_command(runs)``; ``python -m cryo_acq.cli.campaign sequence ...`` runs them
 stand-alone. Sequence files: ``docs/sequences.md``; the catalogue: ``docs/catalogue.md``.
 
 Exit codes of ``sequence``: 0 every entry finished (or the dry run passed), 1 the
@@ -18,10 +18,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from . import catalogue
-from . import sequence as seqmod
-from . import station_file
-from .station_file import StationFileError
+from cryo_acq.campaign import catalogue
+from cryo_acq.campaign import sequence as seqmod
+from cryo_acq.station import file as station_file
+from cryo_acq.station.file import StationFileError
 
 __all__ = ["sequence", "runs", "campaign"]
 
@@ -67,7 +67,7 @@ def _styled(status: str) -> str:
 def sequence(sequence_ref, station_ref, sim, out, dry_run, resume) -> None:
     """Run a sequence FILE (a path, or a shipped sequence's name): runs and station actions,
     checked in full against the station's limits before anything moves."""
-    from .station import Station
+    from cryo_acq.station import Station
 
     _new_console()
     try:

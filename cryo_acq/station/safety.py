@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .station_file import Limits
+from cryo_acq.station.file import Limits
 
 
 class LimitError(ValueError):

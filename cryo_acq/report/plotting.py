@@ -483,7 +483,7 @@ _TITLES = {"rt": "four-probe R-T", "rt-map": "R(T, B) map", "vi": "V-I (SMU DC)"
 
 def make_figure(run_or_path, fits=None):
     """The figure of a run (not saved): ``(figure, data)``, ``data`` as :class:`PlotPath`."""
-    from .storage import Run, load_run
+    from cryo_acq.run.storage import Run, load_run
 
     run = run_or_path if isinstance(run_or_path, Run) else load_run(run_or_path)
     procedure = run.metadata.get("procedure", "")
@@ -503,7 +503,7 @@ def plot_run(run_or_path, fits=None, out=None) -> PlotPath:
     """Draw a run file as its procedure asks and write a PNG (default: next to the run file,
     ``<run>.png``). ``fits``: a FitResult, a list of them, or a switching-fields dict, to
     overlay. Returns the PNG's path (:class:`PlotPath`; ``.data`` holds what was drawn)."""
-    from .storage import Run
+    from cryo_acq.run.storage import Run
 
     fig, data = make_figure(run_or_path, fits)
     source = pathlib.Path(run_or_path.path if isinstance(run_or_path, Run) else run_or_path)

@@ -39,11 +39,11 @@ from typing import Any, Callable, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .clock import StopRequested, VirtualClock, WaitTimeout
-from .guards import build as build_guards
-from .station_file import _problems_text, Guards, StationConfig, StationFileError, _Strict, resolve_named, shipped_files
-from .yaml_reader import read_text, read_yaml
-from .yaml_reader import where as _where
+from cryo_acq.station.clock import StopRequested, VirtualClock, WaitTimeout
+from cryo_acq.run.guards import build as build_guards
+from cryo_acq.station.file import _problems_text, Guards, StationConfig, StationFileError, _Strict, resolve_named, shipped_files
+from cryo_acq.station.yaml_reader import read_text, read_yaml
+from cryo_acq.station.yaml_reader import where as _where
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class Action(_Strict):
                     station.safety.check_rate(axis, self.field.rate)
 
     def execute(self, station) -> None:
-        from .measure import go_to_temperature
+        from cryo_acq.run.measure import go_to_temperature
 
         if self.kind == "temperature":
             go_to_temperature(station, self.temperature)
@@ -745,8 +745,8 @@ class SequenceRun:
     def _check_space(self) -> None:
         """Refuse (SequenceError) a sequence whose run files cannot fit on the disk of ``out``
         (with the disk guard's ``min_free`` kept free). Nothing is written or sent."""
-        from .guards import DiskSpace
-        from .storage import check_space, estimated_size
+        from cryo_acq.run.guards import DiskSpace
+        from cryo_acq.run.storage import check_space, estimated_size
 
         seq = self.sequence
         needed = 0
@@ -832,7 +832,7 @@ class SequenceRun:
             record["lab_seconds"] = record.get("lab_seconds", 0.0) + (clock.now() - t0)
 
     def _guarded_action(self, action: Action) -> tuple[str, str]:
-        from .runner import TRANSIENT
+        from cryo_acq.run.runner import TRANSIENT
 
         if self._stop:
             return "aborted", self._stop
@@ -861,8 +861,8 @@ class SequenceRun:
             log.error("safe state: %s", problem)
 
     def _run(self, entry: Entry, record: dict) -> tuple[str, str]:
-        from .runner import Runner
-        from .storage import load_run
+        from cryo_acq.run.runner import Runner
+        from cryo_acq.run.storage import load_run
 
         path = self.out / entry.file
         base = sum(v for k, v in self._done.items() if k != entry.index)
@@ -877,8 +877,8 @@ class SequenceRun:
         kwargs = dict(guards=build_guards(self.guards), on_progress=progress, retries=self.instrument_retries)
         runner, resumed = None, False
         if path.exists():
-            from .catalogue import read_summary
-            from .storage import Incomplete
+            from cryo_acq.campaign.catalogue import read_summary
+            from cryo_acq.run.storage import Incomplete
 
             try:
                 read_summary(path)  # checked first: load_run could spin for minutes on a damaged file
@@ -924,7 +924,7 @@ class SequenceRun:
             self._record_points(entry, record, path)
             if self.index and path.exists():
                 try:
-                    from . import catalogue
+                    from cryo_acq.campaign import catalogue
 
                     catalogue.update(self.out, path)
                 except Exception as exc:  # noqa: BLE001 - the index is a convenience
@@ -934,7 +934,7 @@ class SequenceRun:
         return status, reason
 
     def _record_points(self, entry: Entry, record: dict, path: pathlib.Path) -> None:
-        from .catalogue import read_summary
+        from cryo_acq.campaign.catalogue import read_summary
 
         try:
             record["done"] = read_summary(path)["points_done"]
@@ -966,7 +966,7 @@ class SequenceRun:
             for record in state.entries:  # points already in the files, for the progress
                 if record.get("file") and (self.out / record["file"]).exists():
                     try:
-                        from .catalogue import read_summary
+                        from cryo_acq.campaign.catalogue import read_summary
 
                         record["done"] = read_summary(self.out / record["file"])["points_done"]
                     except Exception:  # noqa: BLE001
@@ -1042,7 +1042,7 @@ class SequenceRun:
 # --------------------------------------------------------------------------- lab-time estimate
 def simulated_copy(config: StationConfig, path: pathlib.Path | None = None, text: str = ""):
     """The station file's simulated lab, in pure virtual time, without its injected faults."""
-    from .station import Station
+    from cryo_acq.station import Station
 
     sim = config.sim.model_copy(update={"faults": [], "time_scale": None})
     return Station(config.model_copy(update={"sim": sim}), path, text, sim=True, clock=VirtualClock())

@@ -4,7 +4,7 @@ A station file (YAML) declares the instruments by role, the wiring to the
 sample, the safety limits, the safe state and the simulation settings. It is
 validated in full before any instrument is touched; every error names the file,
 the line, the key and what is allowed. The schema is documented in
-``docs/station-file.md``; the shipped examples are in ``cryo_acq/stations/``.
+``docs/station-file.md``; the shipped examples are in ``cryo_acq/station/shipped/``.
 
 All quantities are SI: tesla, tesla per second, kelvin, ampere, volt, ohm, second.
 """
@@ -23,9 +23,9 @@ from sim.conbse2.presets import PRESETS
 from sim.faults import Fault
 from sim.sample import CONFIGURATIONS
 
-from .drivers import DRIVERS
-from .yaml_reader import read_text, read_yaml
-from .yaml_reader import where as _where
+from cryo_acq.station.drivers import DRIVERS
+from cryo_acq.station.yaml_reader import read_text, read_yaml
+from cryo_acq.station.yaml_reader import where as _where
 
 AXES = ("x", "y", "z")
 
@@ -312,9 +312,15 @@ def _cross_references(config: StationConfig) -> list[tuple[tuple, str]]:
 
 
 # --------------------------------------------------------------------------- loading
+#: where each kind of shipped example lives
+_SHIPPED = {"stations": pathlib.Path(__file__).parent / "shipped",
+            "sequences": pathlib.Path(__file__).parents[1] / "campaign" / "shipped"}
+
+
 def shipped_files(kind: str) -> dict[str, pathlib.Path]:
-    """Example files shipped with cryo_acq in ``cryo_acq/<kind>/``, by name."""
-    folder = pathlib.Path(__file__).parent / kind
+    """Example files shipped with cryo_acq (``stations``: ``cryo_acq/station/shipped/``,
+    ``sequences``: ``cryo_acq/campaign/shipped/``), by name."""
+    folder = _SHIPPED[kind]
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clock import WaitTimeout
-from .station import Measurement, Station
+from cryo_acq.station.clock import WaitTimeout
+from cryo_acq.station.station import Measurement, Station
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from . import station_file
-from .cli_common import load_run_or_refuse, refuse
-from .station import Station
-from .station_file import StationFileError
+from cryo_acq.station import file as station_file
+from cryo_acq.cli.common import load_run_or_refuse, refuse
+from cryo_acq.station import Station
+from cryo_acq.station.file import StationFileError
 
 console = Console()
 
@@ -173,8 +173,8 @@ def run() -> None:
 def _run(cls, station_ref, sim, params, out) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from .runner import Runner, _writable
-    from .sweeps import PlanError
+    from cryo_acq.run.runner import Runner, _writable
+    from cryo_acq.run.sweeps import PlanError
 
     procedure = _parse_params(cls, params)
     try:
@@ -244,7 +244,7 @@ def _report_end(runner) -> None:
 @click.option("--sim/--real", "sim", default=None, help="Simulated lab or real instruments (default: as the run was).")
 def resume(run_file, station_ref, sim) -> None:
     """Continue an interrupted run (killed, aborted, failed) from its first unmeasured point."""
-    from .runner import Runner
+    from cryo_acq.run.runner import Runner
 
     old = load_run_or_refuse(run_file)
     station = None
@@ -303,10 +303,10 @@ def export(run_file, as_csv, out) -> None:
 
 # --------------------------------------------------------------------------- more commands
 def _register() -> None:
-    from .cli_campaign import runs, sequence
-    from .cli_demo import demo, plot
-    from .cli_fit import fit
-    from .cli_gui import gui
+    from cryo_acq.cli.campaign import runs, sequence
+    from cryo_acq.cli.demo import demo, plot
+    from cryo_acq.cli.fit import fit
+    from cryo_acq.cli.gui import gui
 
     for command in (fit, plot, demo, gui, sequence, runs):
         main.add_command(command)
