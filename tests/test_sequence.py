@@ -141,7 +141,7 @@ def test_an_invalid_sequence_is_rejected_naming_every_entry_nothing_sent_nothing
     with pytest.raises(S.SequenceError) as info:
         S.load(path)  # what needs no station: names, values pymeasure refuses
     text = str(info.value)
-    assert "line 6, step 2, run: unknown procedure 'tmrr' (did you mean 'tmr'?); known: didv, hanle" in text
+    assert "line 6, step 2, run: unknown procedure 'tmrr' (did you mean 'tmr'?); known: amr, didv, hanle" in text
     assert ("line 8, step 3 (hanle), parameters.feild_max: hanle has no parameter 'feild_max' "
             "(did you mean 'field_max'?)") in text
     assert "line 15, step 6 (nl-switch), parameters.excitation: excitation=1: FloatParameter value is above " \
