@@ -2,6 +2,7 @@
 resume after the process is killed at random moments."""
 
 import json
+import re
 import os
 import pathlib
 import random
@@ -392,3 +393,42 @@ def test_killed_ten_times_at_random_moments_every_point_measured_exactly_once(tm
     assert not list(out.glob("*.unreadable*"))  # no file was damaged by a kill
     log = (out / "kill.log").read_text()
     assert log.count("resuming sequence kill") == 10
+
+
+# --------------------------------------------------------------------------- labels
+LABELLED = """\
+    name: lab
+    station: vti-a01
+    steps:
+      - run: tmr
+        label: A01-tmr-{temperature}K
+        parameters: {field_max: 0.01, field_step: 0.002}
+        loop: {temperature: [1.5, 2.0]}
+      - run: rt
+        label: A01-rt
+        parameters: {temperature_start: 1.5, temperature_stop: 1.6, temperature_step: 0.05}
+    """
+
+
+def test_labels_name_runs_and_their_files(tmp_path):
+    seq = S.parse(textwrap.dedent(LABELLED), tmp_path / "lab.yaml")
+    assert [e.label for e in seq.runs] == ["A01-tmr-1.5K", "A01-tmr-2K", "A01-rt"]
+    assert [e.file for e in seq.runs] == ["A01-tmr-1.5K.h5", "A01-tmr-2K.h5", "A01-rt.h5"]
+    station = Station.from_yaml("vti-a01", sim=True)
+    outcome = S.SequenceRun(seq, station, tmp_path / "out").start()
+    station.close()
+    assert outcome.status == "finished"
+    run = load_run(tmp_path / "out" / "A01-tmr-2K.h5")
+    assert run.metadata["parameters"]["temperature"]["value"] == 2.0
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t.replace("label: A01-rt", "label: A01-tmr-1.5K"),
+     "label 'A01-tmr-1.5K' names two runs (step 1 tmr temperature=1.5 and step 2 rt)"),
+    (lambda t: t.replace("A01-tmr-{temperature}K", "A01-tmr-{current}"), "{current} is not a loop key"),
+    (lambda t: t.replace("label: A01-rt", "label: A01/rt"), "letters, digits"),
+    (lambda t: t.replace("A01-tmr-{temperature}K", "A01-tmr"), "label 'A01-tmr' names two runs"),
+])
+def test_bad_labels_are_refused(tmp_path, edit, message):
+    with pytest.raises(S.SequenceError, match=re.escape(message)):
+        S.parse(edit(textwrap.dedent(LABELLED)), tmp_path / "lab.yaml")

@@ -138,7 +138,7 @@ class SequenceRun:
             for entry in seq.entries:
                 record = self.state.entries[entry.index]
                 if record["status"] in ("failed", "aborted"):
-                    log.info("  %s: %s: %s", entry.label(), record["status"], record["reason"])
+                    log.info("  %s: %s: %s", entry.title(), record["status"], record["reason"])
             self._detach_log(handler)
         return Outcome(status, reason, [(e, self.state.entries[e.index]) for e in seq.entries],
                        clock.now() - self._t0, self.out, self.state.path if self.keep_state else None,
@@ -187,16 +187,16 @@ class SequenceRun:
             record["ended"] = _now()
             self._save()
             if status == "finished":
-                self._event("finished", entry, f"{entry.label()}: finished")
+                self._event("finished", entry, f"{entry.title()}: finished")
                 return "next"
             if self._stop:
                 record["status"] = "aborted"
                 self._save()
-                self._event("abort", entry, f"{entry.label()}: aborted ({self._stop}); resume with --resume")
+                self._event("abort", entry, f"{entry.title()}: aborted ({self._stop}); resume with --resume")
                 return "abort"
-            self._event("failed", entry, f"{entry.label()}: {status}: {reason}")
+            self._event("failed", entry, f"{entry.title()}: {status}: {reason}")
             if entry.on_failure == "retry" and attempt <= entry.retries:
-                self._event("retry", entry, f"{entry.label()}: retry {attempt} of {entry.retries}"
+                self._event("retry", entry, f"{entry.title()}: retry {attempt} of {entry.retries}"
                             + (f" in {entry.retry_delay:g} s" if entry.retry_delay else ""))
                 try:
                     self.station.clock.sleep(entry.retry_delay)
@@ -205,7 +205,7 @@ class SequenceRun:
                     return "abort"
                 continue
             if entry.on_failure == "skip":
-                self._event("skip", entry, f"{entry.label()}: skipped (on_failure: skip)")
+                self._event("skip", entry, f"{entry.title()}: skipped (on_failure: skip)")
                 return "next"
             record["stopped"] = True
             self._save()
@@ -222,10 +222,10 @@ class SequenceRun:
         t0 = clock.now()
         try:
             if entry.kind == "action":
-                self._event("action", entry, f"{entry.label()}")
+                self._event("action", entry, f"{entry.title()}")
                 return self._guarded_action(entry.action)
             for action in entry.before:
-                self._event("action", entry, f"{entry.label()}: before: {action.describe()}")
+                self._event("action", entry, f"{entry.title()}: before: {action.describe()}")
                 status, reason = self._guarded_action(action)
                 if status != "finished":
                     return status, f"before ({action.describe()}): {reason}"
@@ -286,12 +286,12 @@ class SequenceRun:
                 read_summary(path)  # checked first: load_run could spin for minutes on a damaged file
                 old = load_run(path)
             except Incomplete as exc:  # killed while it was created: it holds no point
-                log.warning("%s: %s is unusable (%s); deleting it and starting afresh", entry.label(), path.name, exc)
+                log.warning("%s: %s is unusable (%s); deleting it and starting afresh", entry.title(), path.name, exc)
                 path.unlink()
                 old = None
             except Exception as exc:  # noqa: BLE001 - does not load: kept aside (it may hold points)
                 aside = _aside(path)
-                log.warning("%s: %s does not load (%s: %s); moved to %s, starting afresh", entry.label(),
+                log.warning("%s: %s does not load (%s: %s); moved to %s, starting afresh", entry.title(),
                             path.name, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "", aside.name)
                 old = None
             if old is not None:
@@ -306,11 +306,11 @@ class SequenceRun:
                 except Exception as exc:  # noqa: BLE001
                     return "failed", f"cannot resume {path.name}: {_reason(exc)}"
                 resumed = True
-                self._event("resume", entry, f"{entry.label()}: continuing {path.name} "
+                self._event("resume", entry, f"{entry.title()}: continuing {path.name} "
                             f"({int(old.done.sum())}/{len(old.done)} points done, {old.status})")
         if runner is None:
             runner = Runner(self.station, entry.make_procedure(), path=path, **kwargs)
-            self._event("start", entry, f"{entry.label()}: {entry.points} points -> {path.name}")
+            self._event("start", entry, f"{entry.title()}: {entry.points} points -> {path.name}")
         if self._stop:
             return "aborted", self._stop
         try:

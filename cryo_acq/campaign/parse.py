@@ -15,7 +15,7 @@ from cryo_acq.station.file import StationConfig, resolve_named, shipped_files
 from cryo_acq.station.yaml_reader import read_text, read_yaml
 from cryo_acq.station.yaml_reader import where as _where
 from .schema import (ACTIONS, _KEYS, _NAME, Action, ActionStep, Entry, RunStep, Sequence, SequenceError,
-                     SequenceModel, _fmt, _suggest)
+                     SequenceModel, _fmt, _suggest, fill_label)
 
 
 
@@ -166,6 +166,17 @@ def parse(text: str, path: str | pathlib.Path = "<sequence>") -> Sequence:
             entry = Entry(len(entries), "run", n, lines.get(loc), procedure=step.run,
                           values={**step.parameters, **loop_values}, loop=loop_values,
                           before=list(step.before), **policy)
+            if step.label is not None:
+                try:
+                    entry.label = fill_label(step.label, loop_values)
+                except KeyError as exc:
+                    problems.append(_say(lines, loc + ("label",), f"label {step.label!r}: {{{exc.args[0]}}} is not "
+                                         f"a loop key (loop: {', '.join(keys) or 'none'})", n))
+                    break
+                if not _NAME.match(entry.label):
+                    problems.append(_say(lines, loc + ("label",), f"label {entry.label!r}: letters, digits, '.', '_' "
+                                         "and '-' only (it names the run file)", n))
+                    break
             try:
                 entry.points = len(entry.make_procedure().plan())
             except (ValueError, TypeError) as exc:
@@ -178,10 +189,21 @@ def parse(text: str, path: str | pathlib.Path = "<sequence>") -> Sequence:
         raise SequenceError(where, problems)
 
     runs = [e for e in entries if e.kind == "run"]
+    labelled: dict[str, Entry] = {}
+    for entry in runs:
+        if entry.label is None:
+            continue
+        if entry.label in labelled:
+            first = labelled[entry.label]
+            raise SequenceError(where, [_say(lines, ("steps", entry.step - 1, "label"),
+                                             f"label {entry.label!r} names two runs (step {first.step} "
+                                             f"{first.context()} and step {entry.step} {entry.context()}); "
+                                             "labels name run files and must be unique", entry.step)])
+        labelled[entry.label] = entry
     width = max(3, len(str(len(runs))))
     for number, entry in enumerate(runs, 1):
         entry.number = number
-        entry.file = f"{name}-{number:0{width}d}-{entry.procedure}.h5"
+        entry.file = f"{entry.label}.h5" if entry.label else f"{name}-{number:0{width}d}-{entry.procedure}.h5"
     guards: dict[str, dict | None] = {}
     if top.guards is not None:
         for gname in top.guards.model_fields_set:

@@ -132,6 +132,9 @@ class RunStep(_Policy):
     """A step that runs a procedure (once, or once per combination of loop values)."""
 
     run: str
+    #: names the run (and its file) so that a report can refer to it; in a loop, ``{name}``
+    #: stands for the loop value of ``name`` (``A01-tmr-{temperature}K``)
+    label: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     loop: dict[str, list[Any]] = Field(default_factory=dict)
     before: list[Action] = Field(default_factory=list)
@@ -192,6 +195,22 @@ def _suggest(word: str, choices) -> str:
 
 
 # --------------------------------------------------------------------------- expanded sequence
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill_label(template: str, values: dict[str, Any]) -> str:
+    """``template`` with each ``{name}`` replaced by that loop value (numbers as ``%g``);
+    plain substitution, nothing is evaluated. KeyError names a placeholder with no value."""
+    def one(match):
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(name)
+        value = values[name]
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return _PLACEHOLDER.sub(one, template)
+
+
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
@@ -219,6 +238,7 @@ class Entry:
     retry_delay: float = 0.0
     number: int | None = None  #: runs only: 1-based among the runs
     file: str | None = None  #: runs only: the run file's name in the out folder
+    label: str | None = None  #: runs only: the step's label with this run's loop values filled in
 
     def context(self) -> str:
         """What the entry is: ``hanle channel=L08, alignment=parallel`` or ``wait 600 s``."""
@@ -227,8 +247,8 @@ class Entry:
         loop = ", ".join(f"{k}={_fmt(v)}" for k, v in self.loop.items())
         return f"{self.procedure}{' ' + loop if loop else ''}"
 
-    def label(self) -> str:
-        head = f"run {self.number}" if self.kind == "run" else "action"
+    def title(self) -> str:
+        head = (f"run {self.number}" + (f" [{self.label}]" if self.label else "")) if self.kind == "run" else "action"
         return f"{head} (step {self.step}{f', line {self.line}' if self.line else ''}): {self.context()}"
 
     def parameters_text(self) -> str:
