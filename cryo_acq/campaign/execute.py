@@ -171,7 +171,7 @@ class SequenceRun:
         stopped = [r for r in records if r["status"] in ("failed", "aborted") and r.get("stopped")]
         if stopped:
             r = stopped[-1]
-            return "stopped", f"{self.sequence.entries[r['index']].label()} {r['status']}: {r['reason']}"
+            return "stopped", f"{self.sequence.entries[r['index']].title()} {r['status']}: {r['reason']}"
         failed = sum(r["status"] in ("failed", "aborted") for r in records)
         return "incomplete", (f"{failed} entry failed and was skipped" if failed == 1
                               else f"{failed} entries failed and were skipped")

@@ -78,7 +78,7 @@ class State:
         for record, entry in zip(self.entries, sequence.entries):
             key = entry.key()
             if any(record.get(k) != v for k, v in key.items()):
-                return f"entry {entry.index + 1} ({entry.label()}) differs from the state's"
+                return f"entry {entry.index + 1} ({entry.title()}) differs from the state's"
         return None
 
 
