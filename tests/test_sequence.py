@@ -432,3 +432,19 @@ def test_labels_name_runs_and_their_files(tmp_path):
 def test_bad_labels_are_refused(tmp_path, edit, message):
     with pytest.raises(S.SequenceError, match=re.escape(message)):
         S.parse(edit(textwrap.dedent(LABELLED)), tmp_path / "lab.yaml")
+
+
+def test_the_papers_campaign_ships_as_sequence_files():
+    """The demo's campaign is two ordinary sequence files, one per station, in the users' schema."""
+    from cryo_acq.report.demo import PAPER_SEQUENCES
+    from cryo_acq.report.demo import campaign as demo_campaign
+
+    seqs = [S.load(name) for name in PAPER_SEQUENCES]
+    assert [s.station for s in seqs] == ["vti-a01", "dilution-b"]
+    runs = [e for s in seqs for e in s.runs]
+    assert len(runs) == 40 and sum(e.points for e in runs) == 12442
+    labels = [e.label for e in runs]
+    assert len(set(labels)) == len(labels) and all(labels)  # one out folder holds both
+    assert [spec.label for spec in demo_campaign()] == labels  # the demo measures exactly these, in order
+    result = CliRunner().invoke(campaign, ["sequence", "list"], terminal_width=200)
+    assert result.exit_code == 0 and "paper-a01" in result.output and "paper-b" in result.output

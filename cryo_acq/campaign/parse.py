@@ -166,6 +166,13 @@ def parse(text: str, path: str | pathlib.Path = "<sequence>") -> Sequence:
             entry = Entry(len(entries), "run", n, lines.get(loc), procedure=step.run,
                           values={**step.parameters, **loop_values}, loop=loop_values,
                           before=list(step.before), **policy)
+            if step.description is not None:
+                try:
+                    entry.description = fill_label(step.description, loop_values)
+                except KeyError as exc:
+                    problems.append(_say(lines, loc + ("description",), f"description: {{{exc.args[0]}}} is not a "
+                                         f"loop key (loop: {', '.join(keys) or 'none'})", n))
+                    break
             if step.label is not None:
                 try:
                     entry.label = fill_label(step.label, loop_values)

@@ -135,6 +135,8 @@ class RunStep(_Policy):
     #: names the run (and its file) so that a report can refer to it; in a loop, ``{name}``
     #: stands for the loop value of ``name`` (``A01-tmr-{temperature}K``)
     label: str | None = None
+    #: what the run measures, in words (for progress lines and reports); ``{name}`` as in labels
+    description: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     loop: dict[str, list[Any]] = Field(default_factory=dict)
     before: list[Action] = Field(default_factory=list)
@@ -239,6 +241,7 @@ class Entry:
     number: int | None = None  #: runs only: 1-based among the runs
     file: str | None = None  #: runs only: the run file's name in the out folder
     label: str | None = None  #: runs only: the step's label with this run's loop values filled in
+    description: str | None = None  #: runs only: the step's description, loop values filled in
 
     def context(self) -> str:
         """What the entry is: ``hanle channel=L08, alignment=parallel`` or ``wait 600 s``."""

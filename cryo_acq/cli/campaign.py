@@ -51,6 +51,16 @@ def _styled(status: str) -> str:
 
 
 # --------------------------------------------------------------------------- sequence
+def _list_shipped() -> None:
+    """The sequences shipped with cryo_acq (usable by name), with their station and size."""
+    table = Table("name", "station", "runs", "points", "description", "file")
+    for name, path in seqmod.shipped_sequences().items():
+        seq = seqmod.load(path)
+        table.add_row(name, seq.station or "", str(len(seq.runs)), str(seq.total_points), seq.description,
+                      str(path))
+    console.print(table)
+
+
 @click.command("sequence")
 @click.argument("sequence_ref", metavar="FILE")
 @click.option("--station", "station_ref", default=None,
@@ -66,10 +76,14 @@ def _styled(status: str) -> str:
 @click.option("--resume", is_flag=True, help="Continue an interrupted sequence from its state file in --out.")
 def sequence(sequence_ref, station_ref, sim, out, dry_run, resume) -> None:
     """Run a sequence FILE (a path, or a shipped sequence's name): runs and station actions,
-    checked in full against the station's limits before anything moves."""
+    checked in full against the station's limits before anything moves.
+    ``cryo-acq sequence list`` lists the shipped sequences."""
     from cryo_acq.station import Station
 
     _new_console()
+    if sequence_ref == "list" and not pathlib.Path(sequence_ref).exists():
+        _list_shipped()
+        return
     try:
         seq = seqmod.load(sequence_ref)
     except StationFileError as exc:
@@ -162,7 +176,8 @@ def _summary(outcome) -> None:
             detail = f"{detail}\n{record['reason']}" if detail else record["reason"]
         attempts = record.get("attempts", 0)
         status = _styled(record["status"]) + (f" ({attempts} attempts)" if attempts > 1 else "")
-        what = f"run {entry.number}: {entry.context()}" if entry.kind == "run" else entry.context()
+        what = (f"run {entry.number}: {entry.context()}" + (f" [{entry.label}]" if entry.label else "")
+                if entry.kind == "run" else entry.context())
         table.add_row(str(entry.index + 1), str(entry.step), what, status, points,
                       seqmod.format_duration(record.get("lab_seconds")), detail)
     console.print(table)
@@ -215,7 +230,8 @@ def _dry_run(seq, config, spath, text) -> None:
     for column in ("#", "step", "run / action", "loop values", "points", "lab time (est.)"):
         table.add_column(column, overflow="fold")
     for entry, record in outcome.entries:
-        what = entry.context() if entry.kind == "action" else f"run {entry.number}: {entry.procedure}"
+        what = entry.context() if entry.kind == "action" else (f"run {entry.number}: {entry.procedure}"
+                                                               + (f" [{entry.label}]" if entry.label else ""))
         loop = ", ".join(f"{k}={seqmod._fmt(v)}" for k, v in entry.loop.items())
         lab = seqmod.format_duration(record.get("lab_seconds"))
         if record["status"] != "finished":

@@ -15,7 +15,6 @@ import dataclasses
 import pathlib
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.conbse2.parameters import DeviceParameters
