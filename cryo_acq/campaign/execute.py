@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import logging
 import pathlib
-import signal
-import threading
 from dataclasses import dataclass
 from typing import Callable
 
 
 from cryo_acq.station.clock import StopRequested, WaitTimeout
 from cryo_acq.run.guards import build as build_guards
+from cryo_acq.run.signals import on_stop_signals
 from .parse import _aside, _reason, check, merged_guards
 from .schema import Action, Entry, Sequence, SequenceError
 from .state import State, _now, log_path, state_path
@@ -98,7 +97,7 @@ class SequenceRun:
         self._check_space()
         self.state = self._open_state()
         handler = self._attach_log()
-        restore = self._install_signal_handlers()
+        restore = on_stop_signals(self._on_signal)
         clock = self.station.clock
         self._t0 = clock.now()
         status, reason = "running", ""
@@ -276,7 +275,8 @@ class SequenceRun:
                 self.on_progress(SequenceProgress(entry, p.done, p.total, base + p.done, self.sequence.total_points,
                                                   clock.now() - self._t0))
 
-        kwargs = dict(guards=build_guards(self.guards), on_progress=progress, retries=self.instrument_retries)
+        kwargs = dict(guards=build_guards(self.guards), on_progress=progress, retries=self.instrument_retries,
+                      catalogue=self.index)
         runner, resumed = None, False
         if path.exists():
             from cryo_acq.campaign.catalogue import read_summary
@@ -322,15 +322,8 @@ class SequenceRun:
             status, reason = runner.status, runner.reason
             if status == "aborted" and (reason.startswith("stopped by") or reason == "stop requested"):
                 self._stop = self._stop or reason
-        finally:
+        finally:  # (the runner keeps the run catalogue up to date)
             self._record_points(entry, record, path)
-            if self.index and path.exists():
-                try:
-                    from cryo_acq.campaign import catalogue
-
-                    catalogue.update(self.out, path)
-                except Exception as exc:  # noqa: BLE001 - the index is a convenience
-                    log.warning("run catalogue not updated: %s", exc)
         if resumed and status == "finished":
             reason = ""
         return status, reason
@@ -424,20 +417,11 @@ class SequenceRun:
         log.propagate = self._old_propagate
         handler.close()
 
-    def _install_signal_handlers(self) -> Callable[[], None]:
-        """Between runs Ctrl-C / SIGTERM stop the sequence (the runner has its own during a run)."""
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        previous = {}
-
-        def handler(signum, frame):
-            name = signal.Signals(signum).name
-            if self._stop:
-                raise KeyboardInterrupt(f"stopped by {name}")
-            self.stop(f"stopped by {name}")
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handler)
-        return lambda: [signal.signal(sig, h) for sig, h in previous.items()]
+    def _on_signal(self, name: str) -> None:
+        """Between runs Ctrl-C / SIGTERM stop the sequence (during a run, the runner's own
+        routing stops the run first); asked twice, out now."""
+        if self._stop:
+            raise KeyboardInterrupt(f"stopped by {name}")
+        self.stop(f"stopped by {name}")
 
 

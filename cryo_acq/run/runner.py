@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import pathlib
-import signal
-import threading
 import traceback
 from dataclasses import dataclass
 from typing import Callable
@@ -30,6 +28,7 @@ from instruments.roles.base import InstrumentReplyError
 from cryo_acq.station.clock import StopRequested, WaitTimeout
 from cryo_acq.run.guards import DiskSpace, GuardTimeout
 from cryo_acq.run.guards import build as build_guards
+from cryo_acq.run.signals import on_stop_signals
 from cryo_acq.run.storage import RunFile, StorageError, check_space, estimated_size, new_run_path
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,8 @@ class Runner:
     """Runs ``procedure`` on ``station`` into a new run file in ``folder``."""
 
     def __init__(self, station, procedure, folder=".", path=None, retries: int = 3,
-                 on_progress: Callable[[Progress], None] | None = None, guards=None, resume: bool = False):
+                 on_progress: Callable[[Progress], None] | None = None, guards=None, resume: bool = False,
+                 catalogue: bool = True):
         self.station = station
         self.procedure = procedure
         self.folder = folder
@@ -76,6 +76,7 @@ class Runner:
         if not any(isinstance(g, DiskSpace) for g in self.guards):  # the disk is always watched
             self.guards.append(DiskSpace(**station.config.guards.enabled().get("disk", {})))
         self.resume = resume  #: continue the run file at ``path`` instead of starting a new one
+        self.catalogue = catalogue  #: keep the run catalogue beside the file up to date (the one place it is)
         self.status = "running"
         self.reason = ""
         self.unsafe: list[str] = []  #: instruments the safe state could not reach
@@ -140,7 +141,7 @@ class Runner:
         clock.clear_stop()  # a stop left over from an earlier run
         if getattr(self, "_stop_asked", False):
             clock.request_stop()  # ... but not one asked of this run
-        restore = self._install_signal_handlers()
+        restore = on_stop_signals(self._on_signal)
         station.on_retry = lambda instrument, message: run.log(clock.now(), "retry", f"{instrument}: {message}")
         t0 = clock.now()
         procedure.note = lambda message, kind="note": run.log(clock.now(), kind, message)
@@ -211,6 +212,8 @@ class Runner:
 
     def _catalogue(self) -> None:
         """Keep the run catalogue beside the data up to date (never fails a run)."""
+        if not self.catalogue:
+            return
         try:
             from cryo_acq.campaign import catalogue
 
@@ -286,22 +289,14 @@ class Runner:
                 log.warning("retrying %s", message)
         raise AssertionError("unreachable")
 
-    def _install_signal_handlers(self) -> Callable[[], None]:
-        """Ctrl-C and SIGTERM request a stop (then the safe state); restored afterwards."""
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        previous = {}
-
-        def handler(signum, frame):
-            if getattr(self, "_confirming", False):  # waiting for the safe state: stop waiting
-                log.warning("stopped waiting for the safe state (%s)", signal.Signals(signum).name)
-                self.station.clock.request_stop()
-                return
-            if self.station.clock.stop_event.is_set():  # asked twice: do not wait for the next wait
-                raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
-            self.reason = f"stopped by {signal.Signals(signum).name}"
-            self.stop()  # the wait in progress ends; then the safe state
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handler)
-        return lambda: [signal.signal(sig, h) for sig, h in previous.items()]
+    def _on_signal(self, name: str) -> None:
+        """Ctrl-C / SIGTERM: stop the run (then the safe state); asked twice, out now;
+        while waiting for the safe state, stop waiting."""
+        if getattr(self, "_confirming", False):
+            log.warning("stopped waiting for the safe state (%s)", name)
+            self.station.clock.request_stop()
+            return
+        if self.station.clock.stop_event.is_set():  # asked twice: do not wait for the next wait
+            raise KeyboardInterrupt(f"stopped by {name}")
+        self.reason = f"stopped by {name}"
+        self.stop()  # the wait in progress ends; then the safe state
