@@ -241,12 +241,3 @@ def test_device_b_stays_superconducting_in_hanle_range():
         assert sc.critical_temperature(B, 0.0, b) > 3.0
         assert sc.transition_ratio(B, 0.053, 0.0, b) == 0.0
         assert sc.gap(B, 0.053, 0.0, b) > 0.85 * B.gap0
-
-
-def test_fast():
-    import time
-    n = 20000
-    start = time.perf_counter()
-    for k in range(n):
-        sc.channel_differential_resistance(A01, 1e-7 * (k % 50), 6.3, 0.0, 0.1)
-    assert (time.perf_counter() - start) / n < 50e-6
