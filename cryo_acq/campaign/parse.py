@@ -78,6 +78,19 @@ def _value_problem(parameter, name: str, value) -> str | None:
     return None
 
 
+def _filled(template: str, key: str, loop_values: dict) -> str:
+    """A step's ``label`` or ``description`` for one run; ValueError(message, key) when a
+    placeholder is not a loop key or a label could not name a file."""
+    try:
+        text = fill_label(template, loop_values)
+    except KeyError as exc:
+        raise ValueError(f"{key} {template!r}: {{{exc.args[0]}}} is not a loop key "
+                         f"(loop: {', '.join(loop_values) or 'none'})", key) from None
+    if key == "label" and not _NAME.match(text):
+        raise ValueError(f"label {text!r}: letters, digits, '.', '_' and '-' only (it names the run file)", key)
+    return text
+
+
 def parse(text: str, path: str | pathlib.Path = "<sequence>") -> Sequence:
     """Validate sequence-file text and expand its loops; raise :class:`SequenceError`
     listing every problem. Needs no station (see :func:`check` for the limits)."""
@@ -166,24 +179,14 @@ def parse(text: str, path: str | pathlib.Path = "<sequence>") -> Sequence:
             entry = Entry(len(entries), "run", n, lines.get(loc), procedure=step.run,
                           values={**step.parameters, **loop_values}, loop=loop_values,
                           before=list(step.before), **policy)
-            if step.description is not None:
-                try:
-                    entry.description = fill_label(step.description, loop_values)
-                except KeyError as exc:
-                    problems.append(_say(lines, loc + ("description",), f"description: {{{exc.args[0]}}} is not a "
-                                         f"loop key (loop: {', '.join(keys) or 'none'})", n))
-                    break
-            if step.label is not None:
-                try:
-                    entry.label = fill_label(step.label, loop_values)
-                except KeyError as exc:
-                    problems.append(_say(lines, loc + ("label",), f"label {step.label!r}: {{{exc.args[0]}}} is not "
-                                         f"a loop key (loop: {', '.join(keys) or 'none'})", n))
-                    break
-                if not _NAME.match(entry.label):
-                    problems.append(_say(lines, loc + ("label",), f"label {entry.label!r}: letters, digits, '.', '_' "
-                                         "and '-' only (it names the run file)", n))
-                    break
+            try:  # label and description, with this run's loop values filled in
+                for key in ("description", "label"):
+                    template = getattr(step, key)
+                    if template is not None:
+                        setattr(entry, key, _filled(template, key, loop_values))
+            except ValueError as exc:
+                problems.append(_say(lines, loc + (exc.args[1],), exc.args[0], n))
+                break
             try:
                 entry.points = len(entry.make_procedure().plan())
             except (ValueError, TypeError) as exc:
