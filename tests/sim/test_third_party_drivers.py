@@ -77,7 +77,7 @@ def test_qcodes_driver_constructs_with_defaults(case):
 
     live = build_live_lab(case.station)
     try:
-        instrument = construct_qcodes(case.driver_class(), live.resource(case.instrument), live.library,
+        instrument = construct_qcodes(case.driver_class(), live.resource(case.instrument), live.visalib,
                                       **case.kwargs)
         instrument.close()
     finally:
@@ -95,3 +95,32 @@ def test_enumeration_reaches_channels_and_submodules():
     assert {"LakeShore3xx.input_A.kelvin", "LakeShore3xx.input_D.kelvin",
             "LakeShore3xx.output_2.setpoint"} <= set(pm.names)
     assert not any("input_C1" in n for n in pm.names)  # not a channel of a plain 336
+
+
+def test_changed_commands_and_silence_through_the_live_lab():
+    """Drivers nobody on this project wrote, on the live lab: the spellings the instrument
+    grammar now takes read back (QCoDeS's ``SRAT ?``, pymeasure's SCPI short forms), and an
+    unknown command gets what the instrument gives it -- no reply (the client times out) and
+    an entry in its error queue or status register."""
+    import pyvisa
+    from pymeasure.instruments.keithley import Keithley2400
+    from pymeasure.instruments.srs.sr830 import SR830
+    from qcodes.instrument import Instrument
+    from qcodes.instrument_drivers.stanford_research import SR830 as QcodesSR830
+
+    live = build_live_lab("vti")
+    try:
+        qcodes_lockin = construct_qcodes(QcodesSR830, live.resource("lockin"), live.visalib)
+        assert qcodes_lockin.buffer_SR.get() == 64  # "SRAT ?", with the space the SR830 ignores
+    finally:
+        Instrument.close_all()
+    smu = Keithley2400(live.resource("smu"), visa_library=live.visalib, timeout=200)
+    assert smu.values(":SYST:AZER:STAT?") == [1]  # short form of :SYSTEM:AZERO:STATE?
+    with pytest.raises(pyvisa.errors.VisaIOError):
+        smu.ask(":FOO:BAR?")
+    assert smu.ask(":SYST:ERR?").strip() == '-113,"Undefined header"'
+    lockin = SR830(live.resource("lockin"), visa_library=live.visalib, timeout=200)
+    with pytest.raises(pyvisa.errors.VisaIOError):
+        lockin.ask("FOO?")
+    assert int(lockin.ask("*ESR?")) & 32  # command error
+    assert int(lockin.ask("*ESR?")) == 0  # cleared on read

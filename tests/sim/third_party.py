@@ -111,14 +111,14 @@ class LiveLab:
     config: StationConfig
     clock: VirtualClock
     lab: Any  #: sim.lab.SimLab
-    library: Any  #: sim.binding.LiveSimVisaLibrary
+    visalib: Any  #: sim.binding.LiveSimVisaLibrary
 
     def resource(self, instrument: str) -> str:
         return self.config.instruments[instrument].resource
 
     def device(self, instrument: str):
         """The live simulated device of ``instrument`` (its ``received`` log)."""
-        return self.library.device(self.resource(instrument))
+        return self.visalib.device(self.resource(instrument))
 
 
 def build_live_lab(station: str = "vti") -> LiveLab:
@@ -519,8 +519,8 @@ def run_case(case: Case, live: LiveLab | None = None) -> Report:
     resource = live.resource(case.instrument)
     cls = case.driver_class()
     if case.framework == "qcodes":
-        report = qcodes_driver_report(cls, resource, live.library, fallback=case.fallback, **case.kwargs)
+        report = qcodes_driver_report(cls, resource, live.visalib, fallback=case.fallback, **case.kwargs)
     else:
-        report = pymeasure_driver_report(cls, resource, live.library, **case.kwargs)
+        report = pymeasure_driver_report(cls, resource, live.visalib, **case.kwargs)
     report.driver = case.key
     return report
