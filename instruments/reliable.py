@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
 from pymeasure.instruments.common_base import CommonBase
@@ -155,6 +156,7 @@ def _same(read_back, sent) -> bool:
     return read_back == sent
 
 
+@lru_cache(maxsize=None)  # looked up on every exchange: once per class and name
 def _class_attribute(cls: type, name: str):
     for klass in cls.__mro__:
         if name in vars(klass):

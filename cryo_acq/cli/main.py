@@ -173,7 +173,7 @@ def run() -> None:
 def _run(cls, station_ref, sim, params, out) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from cryo_acq.run.runner import Runner, _writable
+    from cryo_acq.run.runner import Runner, check_writable
     from cryo_acq.run.sweeps import PlanError
 
     procedure = _parse_params(cls, params)
@@ -186,7 +186,7 @@ def _run(cls, station_ref, sim, params, out) -> None:
     except StationFileError as exc:
         refuse(f"invalid {exc}")
     try:
-        _writable(pathlib.Path(out))  # before any instrument is touched
+        check_writable(pathlib.Path(out))  # before any instrument is touched
     except ValueError as exc:
         refuse(str(exc))
     station = _connect(config, path, text, sim)

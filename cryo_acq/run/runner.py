@@ -46,7 +46,7 @@ class Progress:
     point: object = None  #: the plan point it measures (grid index, set-points, direction)
 
 
-def _writable(folder: pathlib.Path) -> None:
+def check_writable(folder: pathlib.Path) -> None:
     """Refuse (ValueError, one line) a run folder that cannot be made or written; creates
     nothing (the folder is made with the run file)."""
     folder = pathlib.Path(folder).absolute()
@@ -79,6 +79,8 @@ class Runner:
         self.catalogue = catalogue  #: keep the run catalogue beside the file up to date (the one place it is)
         self.status = "running"
         self.reason = ""
+        self._checked_plan = None  #: the plan preflight() passed (checked once, used by run())
+        self._confirming = False  #: waiting for the safe state: a signal only ends that wait
         self.unsafe: list[str] = []  #: instruments the safe state could not reach
         self.safe_report: list[str] = []  #: the safe state each instrument confirmed
 
@@ -121,18 +123,19 @@ class Runner:
             raise ValueError(f"{procedure.NAME}: {len(plan):,} points, more than the station's limits.max_points "
                              f"({station.config.limits.max_points:,})")
         folder = pathlib.Path(self.path).parent if self.path is not None else pathlib.Path(self.folder)
-        _writable(folder)
+        check_writable(folder)
         disk = next(g for g in self.guards if isinstance(g, DiskSpace))
         disk.folder = str(folder)
         check_space(folder, estimated_size(plan, len(procedure.units()), station.text), keep_free=disk.min_free,
                     what=f"{procedure.NAME} ({len(plan)} points)")
+        self._checked_plan = plan
         return plan
 
     def run(self):
         """Execute; returns the run file's path. Raises only for refused input
         (before anything moved) -- a failure during the run is recorded in the file."""
         procedure, station = self.procedure, self.station
-        plan = self.preflight()
+        plan = self._checked_plan or self.preflight()  # the command line checks before its progress bar
         clock = station.clock
         try:
             run = self._open_file(plan, station, clock)
@@ -172,7 +175,7 @@ class Runner:
             log.error("run failed: %s", self.reason)
         finally:
             clock.clear_stop()
-            self._confirming = True  # a signal now only ends the wait for the safe state
+            self._confirming = True
             problems = station.safe_state()
             confirmed, unconfirmed = station.confirm_safe()
             restore()
@@ -292,7 +295,7 @@ class Runner:
     def _on_signal(self, name: str) -> None:
         """Ctrl-C / SIGTERM: stop the run (then the safe state); asked twice, out now;
         while waiting for the safe state, stop waiting."""
-        if getattr(self, "_confirming", False):
+        if self._confirming:
             log.warning("stopped waiting for the safe state (%s)", name)
             self.station.clock.request_stop()
             return

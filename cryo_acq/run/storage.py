@@ -329,7 +329,7 @@ class RunFile:
             self.broken = self.broken or f"writing the final status of {self.path.name} failed"
             log_.error("%s: %s", self.broken, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         finally:
-            _close_quietly(self._f)
+            _close_quietly(self._f, failed=bool(self.broken))
 
     def _finish(self, status, reason, snapshot_end, meta) -> None:
         # status and reason first: they overwrite space the file already has
@@ -532,8 +532,9 @@ def sweep_leftovers(folder: str | pathlib.Path) -> list[pathlib.Path]:
     return removed
 
 
-def _close_quietly(f) -> None:
-    """Close an h5py file whose writes may fail: no error, no 'Exception ignored' noise."""
+def _close_quietly(f, failed: bool = True) -> None:
+    """Close an h5py file whose writes may fail: no error, no 'Exception ignored' noise.
+    ``failed=False`` (a healthy file): a plain close, no garbage collection."""
     hook = sys.unraisablehook
     sys.unraisablehook = lambda unraisable: log_.debug("while closing: %s", unraisable.exc_value)
     try:
@@ -541,9 +542,10 @@ def _close_quietly(f) -> None:
             f.close()
         except Exception as exc:  # noqa: BLE001 - the file is as it was last flushed
             log_.debug("closing failed: %s", exc)
-        import gc
+        if failed:
+            import gc
 
-        gc.collect()  # h5py releases its identifiers now, while the hook is in place
+            gc.collect()  # h5py releases its identifiers now, while the hook is in place
     finally:
         sys.unraisablehook = hook
 
