@@ -161,15 +161,19 @@ class Grammar:
         """What the instrument answers to a command it does not know (None = silence)."""
         return None
 
-    def status_byte(self, device: Any) -> int:
-        """Serial-poll status byte: MAV (bit 4) while a reply waits, ESB (bit 5) while
-        the standard event register is not zero, EAV (bit 2) while an error is queued."""
+    @staticmethod
+    def _mav_esb(device: Any) -> int:
+        """IEEE 488.2 bits: MAV (bit 4) while a reply waits, ESB (bit 5) while the standard
+        event register is not zero."""
         stb = 0x10 if device._output_buffers else 0
         if any(r._value for r in device._status_registers.values()):
             stb |= 0x20
-        if any(q._queue for q in device._error_queues.values()):
-            stb |= 0x04
         return stb
+
+    def status_byte(self, device: Any) -> int:
+        """Serial-poll status byte: MAV and ESB, and EAV (bit 2) while an error is queued."""
+        eav = 0x04 if any(q._queue for q in device._error_queues.values()) else 0
+        return self._mav_esb(device) | eav
 
 
 class ScpiGrammar(Grammar):
@@ -270,10 +274,7 @@ class Sr830Grammar(Grammar):
     def status_byte(self, device: Any) -> int:
         # SR830 serial poll: IFC (bit 1) set while no command is executing, ERR (bit 2)
         # from its error register (not an error queue), MAV, ESB as IEEE 488.2
-        stb = 0x02 | (0x10 if device._output_buffers else 0)
-        if any(r._value for r in device._status_registers.values()):
-            stb |= 0x20
-        return stb
+        return 0x02 | self._mav_esb(device)
 
 
 class LakeShoreGrammar(Grammar):

@@ -124,3 +124,21 @@ def test_changed_commands_and_silence_through_the_live_lab():
         lockin.ask("FOO?")
     assert int(lockin.ask("*ESR?")) & 32  # command error
     assert int(lockin.ask("*ESR?")) == 0  # cleared on read
+
+
+def test_serial_poll_status_byte_through_the_live_lab():
+    """``read_stb`` (a serial poll, as drivers use it) as each instrument builds it: MAV
+    while a reply waits; the SR830's IFC bit; EAV on the 2400 while an error is queued."""
+    import pyvisa
+
+    live = build_live_lab("vti")
+    rm = pyvisa.ResourceManager(live.visalib)
+    lockin = rm.open_resource(live.resource("lockin"), write_termination="\n", read_termination="\n")
+    assert lockin.read_stb() & 0x12 == 0x02  # idle, nothing to read
+    lockin.write("*IDN?")
+    assert lockin.read_stb() & 0x10  # MAV: the reply waits
+    lockin.read()
+    smu = rm.open_resource(live.resource("smu"), write_termination="\n", read_termination="\n")
+    assert not smu.read_stb() & 0x04
+    smu.write(":FOO:BAR")
+    assert smu.read_stb() & 0x04  # EAV: an error is queued
