@@ -82,12 +82,6 @@ def _runs(run_or_path) -> list[Run]:
     return [_as_run(run_or_path)]
 
 
-def _parameter(run: Run, name: str, default=None):
-    entry = run.metadata.get("parameters", {}).get(name)
-    if entry is None:
-        return default
-    return entry.get("value", default) if isinstance(entry, dict) else entry
-
 
 def _station(run: Run) -> dict:
     try:
@@ -100,7 +94,7 @@ def _station(run: Run) -> dict:
 def channel_length(run: Run) -> float:
     """The non-local channel length (m) of a run: its ``channel`` parameter, by name in
     the station file's non-local wiring or as a length in m."""
-    channel = _parameter(run, "channel")
+    channel = run.parameter("channel")
     if channel is None:
         raise ValueError(f"{run.path}: the run has no 'channel' parameter; pass channel_length (m)")
     channels = (_station(run).get("wiring", {}).get("configurations", {}).get("nonlocal", {}) or {}).get(
@@ -238,7 +232,7 @@ def _pair_breaking(runs: list[Run], model: str, thickness=None, tc0=None, fracti
     for run in runs:
         _check_procedure(model, run)
         procedure = run.metadata["procedure"]
-        axes.add(_parameter(run, "axis", "x") if procedure == "rt-map" else "x")
+        axes.add(run.parameter("axis", "x") if procedure == "rt-map" else "x")
         rows = _rows(run, ["temperature", "field", "resistance"])
         tops = []
         for row in rows:
@@ -291,7 +285,7 @@ def _didv(runs: list[Run], model: str, l=1, zbp=True) -> list[FitResult]:
             if versus == "temperature":
                 temperature, condition = _condition("T", row["temperature"], "K")
             else:
-                temperature = float(_parameter(run, "temperature"))
+                temperature = float(run.parameter("temperature"))
                 condition = f"T = {temperature:.4g} K, " + _condition("B", row["field"], "T")[1]
             result = fit_didv(row["bias_voltage"], row["didv"], temperature, l=int(l), zbp=_bool(zbp))
             result.notes["condition"] = condition

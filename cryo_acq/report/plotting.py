@@ -106,14 +106,8 @@ def axis_label(column: str, unit_text: str, run=None) -> str:
 
 
 def _field_axis(run) -> str:
-    return str(_parameter(run, "axis", "x"))
+    return str(run.parameter("axis", "x"))
 
-
-def _parameter(run, name: str, default=None):
-    entry = run.metadata.get("parameters", {}).get(name)
-    if entry is None:
-        return default
-    return entry.get("value", default) if isinstance(entry, dict) else entry
 
 
 def _unit(run, column: str) -> str:
@@ -341,7 +335,7 @@ def _condition(run) -> str:
     parts = []
     for name, unit, fmt in (("temperature", "K", "{:g}"), ("current", "µA", None), ("injection_current", "µA", None),
                             ("channel", "", "{}"), ("alignment", "", "{}"), ("field", "T", "{:g}")):
-        value = _parameter(run, name)
+        value = run.parameter(name)
         if value is None or (name == "temperature" and run.metadata.get("procedure") in ("rt", "rt-map", "vi")):
             continue
         if name == "field" and run.metadata.get("procedure") not in ("rt",):

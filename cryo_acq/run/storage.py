@@ -480,6 +480,31 @@ class Run:
     def finished(self) -> bool:
         return self.status == "finished"
 
+    @property
+    def label(self) -> str:
+        """The run's name: its file name without ``.h5`` (a sequence's label)."""
+        return self.path.stem
+
+    @property
+    def procedure(self) -> str:
+        return self.metadata.get("procedure", "")
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """Parameter name -> value the run was measured with (units: :meth:`parameter_unit`)."""
+        return {k: self.parameter(k) for k in self.metadata.get("parameters", {})}
+
+    def parameter(self, name: str, default: Any = None) -> Any:
+        """The value of the procedure parameter ``name`` in this run (``default`` if absent)."""
+        entry = self.metadata.get("parameters", {}).get(name)
+        if entry is None:
+            return default
+        return entry.get("value", default) if isinstance(entry, dict) else entry
+
+    def parameter_unit(self, name: str) -> str:
+        entry = self.metadata.get("parameters", {}).get(name)
+        return str(entry.get("units") or "") if isinstance(entry, dict) else ""
+
 
 def _json_bytes(ds) -> dict:
     """A JSON record appended at the end of a run; {} when absent or cut short (a writer

@@ -313,12 +313,13 @@ def _cross_references(config: StationConfig) -> list[tuple[tuple, str]]:
 # --------------------------------------------------------------------------- loading
 #: where each kind of shipped example lives
 _SHIPPED = {"stations": pathlib.Path(__file__).parent / "shipped",
-            "sequences": pathlib.Path(__file__).parents[1] / "campaign" / "shipped"}
+            "sequences": pathlib.Path(__file__).parents[1] / "campaign" / "shipped",
+            "reports": pathlib.Path(__file__).parents[1] / "report" / "shipped"}
 
 
 def shipped_files(kind: str) -> dict[str, pathlib.Path]:
     """Example files shipped with cryo_acq (``stations``: ``cryo_acq/station/shipped/``,
-    ``sequences``: ``cryo_acq/campaign/shipped/``), by name."""
+    ``sequences``: ``cryo_acq/campaign/shipped/``, ``reports``: ``cryo_acq/report/shipped/``), by name."""
     folder = _SHIPPED[kind]
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
