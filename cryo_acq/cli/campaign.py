@@ -62,7 +62,7 @@ def _list_shipped() -> None:
 
 
 @click.command("sequence")
-@click.argument("sequence_ref", metavar="FILE")
+@click.argument("sequence_refs", metavar="FILE...", nargs=-1, required=True)
 @click.option("--station", "station_ref", default=None,
               help="Station file or shipped station name (default: the sequence's `station:`; on --resume, "
                    "the one the sequence started with).")
@@ -74,16 +74,22 @@ def _list_shipped() -> None:
               help="Check everything, print the expanded plan with its lab time estimated by simulation; "
                    "nothing moves, no file is written.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted sequence from its state file in --out.")
-def sequence(sequence_ref, station_ref, sim, out, dry_run, resume) -> None:
+def sequence(sequence_refs, station_ref, sim, out, dry_run, resume) -> None:
     """Run a sequence FILE (a path, or a shipped sequence's name): runs and station actions,
     checked in full against the station's limits before anything moves.
+    Several FILEs, each for its own station, run at once, one process per station, each
+    into --out/<sequence name> (checked in full, all of them, before any station moves).
     ``cryo-acq sequence list`` lists the shipped sequences."""
     from cryo_acq.station import Station
 
     _new_console()
-    if sequence_ref == "list" and not pathlib.Path(sequence_ref).exists():
+    if sequence_refs == ("list",) and not pathlib.Path("list").exists():
         _list_shipped()
         return
+    if len(sequence_refs) > 1:
+        _several(sequence_refs, station_ref, sim, out, dry_run, resume)
+        return
+    sequence_ref = sequence_refs[0]
     try:
         seq = seqmod.load(sequence_ref)
     except StationFileError as exc:
@@ -163,6 +169,65 @@ def _execute(seq, station, out, resume, spath):
             console.print(f"aborted; continue with: cryo-acq sequence {seq.path or seq.name} --resume --out {out}",
                           highlight=False, soft_wrap=True)
             sys.exit(1)
+
+
+def _several(refs, station_ref, sim, out, dry_run, resume) -> None:
+    """Several sequences, one per station, at once (one process each)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from cryo_acq.campaign.parallel import StationJob, check_jobs, run_parallel
+
+    if station_ref:
+        _refuse(ValueError("--station names one station; with several sequences each runs on its own "
+                           "`station:` (write it in the sequence files)"))
+    try:
+        seqs = [seqmod.load(ref) for ref in refs]
+    except StationFileError as exc:
+        _refuse(exc)
+    if dry_run:
+        for seq in seqs:
+            try:
+                config, spath, text = station_file.load(seq.station_reference(None))
+            except StationFileError as exc:
+                _refuse(exc)
+            _dry_run(seq, config, spath, text)
+        return
+    base = pathlib.Path(out) if out else pathlib.Path("runs")
+    jobs = [StationJob(str(seq.path or seq.name), str(base / seq.name), sim=bool(sim), resume=resume) for seq in seqs]
+    try:
+        check_jobs(jobs)
+    except (seqmod.SequenceError, StationFileError) as exc:
+        _refuse(exc)
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False) as bar:
+        tasks = {seq.name: bar.add_task(seq.name, total=seq.total_points) for seq in seqs}
+
+        def on_progress(p):
+            bar.update(tasks[p.name], completed=p.done,
+                       description=f"{p.name}  {p.run}  lab {p.lab_seconds / 3600:.2f} h")
+
+        def on_event(name, kind, message):
+            if kind in ("start", "resume", "failed", "retry", "skip", "stop", "abort", "sequence"):
+                colour = {"failed": "red", "stop": "red", "abort": "yellow", "retry": "yellow",
+                          "skip": "yellow"}.get(kind)
+                text = f"{name}: {message}"
+                bar.console.print(f"[{colour}]{text}[/]" if colour else text, highlight=False, soft_wrap=True)
+
+        try:
+            outcomes = run_parallel(jobs, on_progress=on_progress, on_event=on_event)
+        except seqmod.SequenceError as exc:
+            bar.stop()
+            _refuse(exc)
+    table = Table("sequence", "status", "runs finished", "lab time", "folder", title="stations", title_justify="left")
+    for name, o in outcomes.items():
+        finished = sum(e[1] == "finished" for e in o.entries)
+        table.add_row(name, _styled(o.status) + (f": {o.reason}" if o.reason else ""), f"{finished}/{len(o.entries)}",
+                      seqmod.format_duration(o.lab_seconds), o.out)
+    console.print(table)
+    if any(o.status != "finished" for o in outcomes.values()):
+        console.print("continue with --resume (the same FILEs and --out)", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 def _summary(outcome) -> None:

@@ -18,11 +18,13 @@ __all__ = ["demo", "plot"]
 @click.option("--out", "out", default="demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the figures, summary.md and the run files (runs/<date-time>/).")
 @click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes; each builds its own simulated station per run.")
+              help="Worker processes for the fits and figures (each station runs in a process of its own).")
 @click.option("--quick", is_flag=True, help="A reduced campaign (coarser steps, fewer temperatures), same outputs.")
 def demo(out, jobs, quick):
     """Measure the paper's campaign on the simulated stations, fit it, and write one figure
-    per paper panel and summary.md (each fitted number beside the paper's).
+    per paper panel and summary.md (each fitted number beside the paper's): the shipped
+    sequences paper-a01 and paper-b, both stations at once, then the shipped report `paper`
+    (`cryo-acq sequence paper-a01 paper-b --sim` and `cryo-acq report paper FOLDER` do the same).
 
     \b
     Runs (vti-a01, device A01): R-T and its line cuts in field, the (B, T) map,

@@ -307,8 +307,9 @@ def _register() -> None:
     from cryo_acq.cli.demo import demo, plot
     from cryo_acq.cli.fit import fit
     from cryo_acq.cli.gui import gui
+    from cryo_acq.cli.report import report
 
-    for command in (fit, plot, demo, gui, sequence, runs):
+    for command in (fit, plot, demo, report, gui, sequence, runs):
         main.add_command(command)
 
 

@@ -191,10 +191,16 @@ def _switching(run) -> dict:
         s = {"valid": False, "why": str(exc)}
     else:
         s = {k: v for k, v in s.items() if k != "state"}
-        # a bistable loop switches twice per sweep; more crossings are noise around one level
+        # a bistable loop switches twice per sweep, at mirrored fields on the way up and down;
+        # more crossings, or crossings that do not mirror, are noise around one level
         s["valid"] = len(s["up"]) == 2 and len(s["down"]) == 2
         if not s["valid"]:
             s["why"] = f"{len(s['up'])} + {len(s['down'])} threshold crossings: one level with noise, no switching"
+        else:
+            tolerance = [max(3 * s["step"], 0.2 * abs(b)) for b in s["up"]]
+            if any(abs(abs(u) - abs(d)) > tol for u, d, tol in zip(s["up"], sorted(s["down"], key=abs), tolerance)):
+                s["valid"] = False
+                s["why"] = f"crossings at {s['up']} up and {s['down']} down do not mirror: noise, no switching"
     s.update(label=run.label, path=str(run.path), column=column,
              temperature=float(np.nanmean(run.data["temperature"])) if "temperature" in run.data else math.nan,
              current=float(run.parameter("current", run.parameter("injection_current", math.nan))))
