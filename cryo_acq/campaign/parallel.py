@@ -97,6 +97,8 @@ def _child(job: StationJob, messages, go, stop) -> None:  # pragma: no cover - r
 
         def on_event(kind, entry, message):
             messages.put(("event", name, (kind, message)))
+            if kind == "finished" and entry is not None:
+                messages.put(("run", name, (entry.label or "", entry.file or "")))
 
         run = seqmod.SequenceRun(seq, station, job.out, resume=job.resume, station_ref=spath,
                                  on_progress=on_progress, on_event=on_event, validated=True)
@@ -123,10 +125,12 @@ class ParallelRun:
     """Runs ``jobs`` (one per station) in parallel processes; see :func:`run_parallel`."""
 
     def __init__(self, jobs: list[StationJob], *, on_progress: Callable[[JobProgress], None] | None = None,
-                 on_event: Callable[[str, str, str], None] | None = None):
+                 on_event: Callable[[str, str, str], None] | None = None,
+                 on_run: Callable[[str, str, str], None] | None = None):
         self.jobs = list(jobs)
         self.on_progress = on_progress
         self.on_event = on_event
+        self.on_run = on_run
         ctx = multiprocessing.get_context("spawn")
         self._ctx = ctx
         self._go, self._stop = ctx.Event(), ctx.Event()
@@ -166,6 +170,8 @@ class ParallelRun:
                     self.on_progress(payload)
                 elif kind == "event" and self.on_event:
                     self.on_event(name, *payload)
+                elif kind == "run" and self.on_run:
+                    self.on_run(name, *payload)
                 elif kind == "done":
                     outcomes[name] = payload
         finally:
@@ -209,11 +215,13 @@ def check_jobs(jobs: list[StationJob]) -> None:
         raise SequenceError(", ".join(str(j.sequence) for j in jobs), problems)
 
 
-def run_parallel(jobs: list[StationJob], *, on_progress=None, on_event=None) -> dict[str, JobOutcome]:
+def run_parallel(jobs: list[StationJob], *, on_progress=None, on_event=None, on_run=None) -> dict[str, JobOutcome]:
     """Run one sequence per station, all at once, each in its own process; returns each
-    sequence's outcome by name. Raises :class:`SequenceError` (nothing moved) if two share
-    a station or a folder, or if any sequence fails its check against its station."""
-    return ParallelRun(jobs, on_progress=on_progress, on_event=on_event).start()
+    sequence's outcome by name. ``on_progress(JobProgress)``; ``on_event(name, kind,
+    message)``; ``on_run(name, label, file)`` as each run finishes. Raises
+    :class:`SequenceError` (nothing moved) if two share a station or a folder, or if any
+    sequence fails its check against its station."""
+    return ParallelRun(jobs, on_progress=on_progress, on_event=on_event, on_run=on_run).start()
 
 
 __all__ = ["JobOutcome", "JobProgress", "ParallelRun", "StationJob", "check_jobs", "run_parallel"]

@@ -220,7 +220,8 @@ def spectra(path, fits, runs, *, title="dI/dV spectra", offset: float = 35e-6) -
             ax.annotate(label, (4.55, (g[ok][np.argmax(v[ok])] + k * offset) * 1e6), fontsize=7, va="center",
                         annotation_clip=False)
         handles = []
-        for k, fit in enumerate(fitted):
+        for fit in fitted:
+            k = fit.notes["row"]  # the curve's offset: its row (rows above T_c are not fitted)
             x, y = fit.notes.get("fine", (fit.x, fit.curve))
             handles += ax.plot(np.asarray(x) * 1e3, (np.asarray(y) + k * offset) * 1e6, "k--", lw=0.8,
                                label="eq. 1 fits (p wave + zero-bias Gaussian)")

@@ -146,11 +146,13 @@ def reentry_field(runs, *, threshold: float = 0.01) -> dict:
 
 # --------------------------------------------------------------------------- tunnelling
 @report_fit("didv-spectra")
-def didv_spectra(runs, *, min_height: float = 0.05, sigmas: float = 3.0) -> dict:
+def didv_spectra(runs, *, min_height: float = 0.05, sigmas: float = 3.0, below: float = math.inf) -> dict:
     """eq. 1 (p wave, zero-bias Gaussian) fitted to each spectrum of one didv run
-    (``fits``, in row order; ``coldest`` is the first); the zero-bias peak counts as
-    present when its height is above ``min_height`` and ``sigmas`` errors: ``present_up_to``
-    (the last row value with it) and ``absent_from`` (the first without it beyond)."""
+    (``fits``, in row order; ``coldest`` is the first) measured below ``below`` K (above
+    T_c the gap is closed and eq. 1 has nothing to fit: those spectra are drawn, not
+    fitted); the zero-bias peak counts as present when its height is above ``min_height``
+    and ``sigmas`` errors: ``present_up_to`` (the last row value with it) and
+    ``absent_from`` (the first without it beyond)."""
     from cryo_acq.analysis import fit_didv
 
     run = _one(runs, "didv-spectra")
@@ -161,11 +163,13 @@ def didv_spectra(runs, *, min_height: float = 0.05, sigmas: float = 3.0) -> dict
         if versus == "temperature":
             temperature = float(np.nanmean(run.grid["temperature"][row]))
             condition = f"T = {temperature:.4g} K"
+            if temperature >= below:
+                continue
         else:
             temperature = float(run.parameter("temperature"))
             condition = f"T = {temperature:.4g} K, B = {float(np.nanmean(run.grid['field'][row])):.4g} T"
         fit = fit_didv(v, g, temperature, l=1, zbp=True)
-        fit.notes.update(condition=condition, setpoint=float(outer), run=str(run.path))
+        fit.notes.update(condition=condition, setpoint=float(outer), run=str(run.path), row=row)
         fits.append(portable(fit))
 
     def present(fit):

@@ -51,6 +51,15 @@ def _draw(kind: str, path: str, fits: dict, run_paths: dict[str, list[str]], opt
     return DRAWINGS[kind](path, fits, runs, **kwargs)
 
 
+def _yield_to_stations() -> None:
+    import os
+
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # not on this platform: the fits share the processors
+        pass
+
+
 class _Inline:
     """The executor for ``jobs=1``: each call runs at submission."""
 
@@ -72,62 +81,96 @@ def _reason(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- the report
+@dataclass
+class Arrivals:
+    """Runs still being measured while the report is made (the demo): the labels to
+    expect, those finished so far, and whether measuring is over. A fit starts once every
+    expected run it names has finished; once ``over``, the folders are taken as they are."""
+
+    expected: set[str]
+    finished: set[str] = field(default_factory=set)
+    over: bool = False
+
+
 def make_report(report: Report | str | pathlib.Path, folders, out, *, jobs: int = 2,
-                progress: Callable[[str], None] | None = None, preamble: str = "") -> Made:
+                progress: Callable[[str], None] | None = None, preamble: str | Callable[[], str] = "",
+                arrivals: Arrivals | None = None) -> Made:
     """Make ``report`` (a :class:`Report`, a path or a shipped report's name) of the run
     files in ``folders`` into ``out``: its figures and ``summary.md``. ``preamble``: a
     paragraph put under the summary's introduction (the demo says how the runs were
-    measured). Raises :class:`ReportFileError` for a bad file or folders, before any fit."""
+    measured; a callable is asked when the summary is written). ``arrivals``: runs still being measured (fits start as their runs finish).
+    Raises :class:`ReportFileError` for a bad file or folders, before any fit."""
     report = report if isinstance(report, Report) else load(report)
     out = pathlib.Path(out)
-    runs = find_runs(folders)
-    made = Made(out / "summary.md", runs=runs)
+    made = Made(out / "summary.md", runs=find_runs(folders))
     say = progress or (lambda line: None)
     t0 = time.perf_counter()
-    plans: dict[str, list[str]] = {}
-    for spec in report.model.fits:
-        labels = select(spec.runs, runs)
-        empty = [p for p in spec.runs if not select([p], runs)]
-        if empty:
-            made.skipped[spec.name] = f"no run matches {', '.join(repr(p) for p in empty)}"
-        else:
-            plans[spec.name] = labels
-    figures = {}
-    for spec in report.model.figures:
-        missing = [f for f in spec.fits.values() if f not in plans]
-        run_labels = {role: select(patterns, runs) for role, patterns in spec.runs.items()}
-        empty = [role for role, labels in run_labels.items() if not labels]
-        if missing or empty:
-            made.skipped[spec.file] = ("needs " + ", ".join([f"fit {m!r}" for m in missing]
-                                                            + [f"runs for {r!r}" for r in empty]))
-        else:
-            figures[spec.file] = (spec, run_labels)
     out.mkdir(parents=True, exist_ok=True)
+    # while stations measure, the fits take only what the stations leave of the processors
     pool = (_Inline() if jobs <= 1 else
-            ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")))
-    try:
-        pending: dict[Future, tuple[str, str, float]] = {}
-        for spec in sorted((s for s in report.model.fits if s.name in plans), key=lambda s: -_cost(s, plans)):
-            pending[pool.submit(_fit, spec.fit, [str(runs[l]) for l in plans[spec.name]], dict(spec.options))] = (
+            ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                initializer=_yield_to_stations if arrivals is not None else None))
+    pending: dict[Future, tuple[str, str, float]] = {}
+    plans: dict[str, list[str]] = {}  # fit -> the labels it was made of
+    done_fits: set[str] = set()  # made, failed or skipped
+    drawn: set[str] = set()  # figures submitted or skipped
+
+    def complete(patterns: list[str], final: bool) -> list[str] | None:
+        """The labels ``patterns`` name, once all of them can be used (None: not yet)."""
+        if final:
+            return select(patterns, made.runs)
+        wanted = select(patterns, dict.fromkeys(arrivals.expected))
+        return wanted if wanted and all(l in arrivals.finished for l in wanted) else None
+
+    def submit(final: bool) -> None:
+        if not final:
+            made.runs = find_runs(folders)
+        ordered = sorted(report.model.fits, key=lambda s: -_COSTS.get(s.fit, 0.5))
+        for spec in ordered:
+            if spec.name in plans or spec.name in done_fits:
+                continue
+            labels = complete(spec.runs, final)
+            if labels is None or any(l not in made.runs for l in labels):
+                continue
+            empty = [p for p in spec.runs if not select([p], {l: None for l in labels})]
+            if empty:
+                made.skipped[spec.name] = f"no run matches {', '.join(repr(p) for p in empty)}"
+                done_fits.add(spec.name)
+                continue
+            plans[spec.name] = labels
+            pending[pool.submit(_fit, spec.fit, [str(made.runs[l]) for l in labels], dict(spec.options))] = (
                 "fit", spec.name, time.perf_counter())
-        done_fits: set[str] = set()
+        for spec in report.model.figures:
+            needed = set(spec.fits.values())
+            if spec.file in drawn or not needed <= done_fits:
+                continue
+            run_labels = {role: complete(patterns, final) for role, patterns in spec.runs.items()}
+            if any(labels is None for labels in run_labels.values()):
+                continue
+            drawn.add(spec.file)
+            missing = [f for f in needed if f not in made.results]
+            empty = [role for role, labels in run_labels.items() if not labels]
+            if missing or empty:
+                made.skipped[spec.file] = ("needs " + ", ".join([f"fit {m!r}" for m in sorted(missing)]
+                                                                + [f"runs for {r!r}" for r in empty]))
+                continue
+            fits = {role: made.results[f] for role, f in spec.fits.items()}
+            paths = {role: [str(made.runs[l]) for l in labels] for role, labels in run_labels.items()}
+            pending[pool.submit(_draw, spec.draw, str(out / spec.file), fits, paths, dict(spec.options),
+                                spec.title)] = ("figure", spec.file, time.perf_counter())
 
-        def submit_ready():
-            for name, (spec, run_labels) in list(figures.items()):
-                needed = set(spec.fits.values())
-                if needed <= done_fits:
-                    del figures[name]
-                    if not needed <= set(made.results):
-                        made.skipped[name] = "a fit it needs failed"
-                        continue
-                    fits = {role: made.results[f] for role, f in spec.fits.items()}
-                    paths = {role: [str(runs[l]) for l in labels] for role, labels in run_labels.items()}
-                    pending[pool.submit(_draw, spec.draw, str(out / spec.file), fits, paths, dict(spec.options),
-                                        spec.title)] = ("figure", spec.file, time.perf_counter())
-
-        submit_ready()
-        while pending:
-            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+    try:
+        while True:
+            final = arrivals is None or arrivals.over
+            if final and arrivals is not None:
+                made.runs = find_runs(folders)
+            submit(final)
+            if final and not pending:
+                break
+            if not pending:
+                time.sleep(0.2)
+                continue
+            finished, _ = wait(list(pending), timeout=None if final else 0.2, return_when=FIRST_COMPLETED)
             for future in finished:
                 kind, name, started = pending.pop(future)
                 seconds = time.perf_counter() - started
@@ -146,22 +189,17 @@ def make_report(report: Report | str | pathlib.Path, folders, out, *, jobs: int 
                         say(f"figure {name}")
                 if kind == "fit":
                     done_fits.add(name)
-                    submit_ready()
     finally:
         pool.shutdown(cancel_futures=True)
     for name in made.skipped:
         if name in report.fits or name in report.figures:
             say(f"skipped {name}: {made.skipped[name]}")
-    write_summary(report, made, out, preamble, time.perf_counter() - t0)
+    write_summary(report, made, out, preamble() if callable(preamble) else preamble, time.perf_counter() - t0)
     return made
 
 
-#: rough seconds per run of each fit, to start the slow ones first
-_COSTS = {"didv-spectra": 8.0, "hanle": 3.0, "vi": 2.0, "tc-lines": 1.0, "switching-series": 0.3}
-
-
-def _cost(spec, plans) -> float:
-    return _COSTS.get(spec.fit, 0.5) * (len(plans[spec.name]) if spec.fit != "didv-spectra" else 1)
+#: rough seconds of each fit, to start the slow ones first
+_COSTS = {"didv-spectra": 20.0, "hanle": 5.0, "vi": 2.0, "tc-lines": 1.0, "switching-series": 1.0}
 
 
 # --------------------------------------------------------------------------- summary.md
@@ -228,4 +266,4 @@ def write_summary(report: Report, made: Made, out: pathlib.Path, preamble: str =
     return made.summary
 
 
-__all__ = ["Made", "ReportFileError", "make_report", "write_summary"]
+__all__ = ["Arrivals", "Made", "ReportFileError", "make_report", "write_summary"]
