@@ -9,8 +9,9 @@ the ferromagnetic phase (below T_K and B_K), a zero-bias peak.
 The outer axis is either the temperature (``versus=temperature``: the list
 ``temperatures``, at the fixed in-plane field ``field``) or the in-plane field on x
 (``versus=field``: the list ``fields``, at the fixed ``temperature``).
-Columns: temperature (K) or field (T), measured; bias_voltage (V, the junction's DC
-voltage); didv (S).
+Columns: temperature (K) and field (T on x), both measured at every point whichever
+is the outer axis (the plan's outer axis says which one the run steps); bias_voltage
+(V, the junction's DC voltage); didv (S).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ _OUTER_UNITS = {"temperature": "K", "field": "T"}
 class DIDV(CryoProcedure):
     NAME = "didv"
     CONFIGURATION = "mtj"
-    # the outer column depends on ``versus``: see units() / DATA_COLUMNS
-    COLUMNS: dict[str, str] = {}
+    # both the temperature and the field are read at every point, whichever is the outer axis
+    COLUMNS = {"temperature": "K", "field": "T", "bias_voltage": "V", "didv": "S"}
 
     versus = ListParameter("Outer axis", choices=["temperature", "field"], default="temperature")
     temperatures = ValuesParameter("Temperatures (versus temperature; comma-separated)", units="K",
@@ -44,14 +45,6 @@ class DIDV(CryoProcedure):
     bias_min = FloatParameter("First DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=-0.06e-6)
     bias_max = FloatParameter("Last DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=0.06e-6)
     bias_step = FloatParameter("Bias step (signed)", units="A", minimum=-1e-3, maximum=1e-3, default=0.005e-6)
-
-    # --- columns: the outer one, then the spectrum
-    def units(self) -> dict[str, str]:
-        return {self.versus: _OUTER_UNITS[self.versus], "bias_voltage": "V", "didv": "S", "time": "s"}
-
-    @property
-    def DATA_COLUMNS(self):  # noqa: N802 - pymeasure's name
-        return list(self.units())
 
     # --- plan and checks
     def plan(self):
@@ -108,6 +101,5 @@ class DIDV(CryoProcedure):
         source.set_current(bias)
         resistance = read_resistance(self._m, self.lockin_settings())
         voltage = source.measure_voltage()
-        measured = station.temperature.temperature() if self.versus == "temperature" else measured_field(station)
-        return {self.versus: measured, "bias_voltage": voltage,
-                "didv": 1.0 / resistance if resistance else float("nan")}
+        return {"temperature": station.temperature.temperature(), "field": measured_field(station),
+                "bias_voltage": voltage, "didv": 1.0 / resistance if resistance else float("nan")}

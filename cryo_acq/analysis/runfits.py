@@ -280,7 +280,7 @@ def _didv(runs: list[Run], model: str, l=1, zbp=True) -> list[FitResult]:
     results = []
     for run in runs:
         _check_procedure(model, run)
-        versus = "field" if "field" in run.data and "temperature" not in run.data else "temperature"
+        versus = run.plan["axes"][0]["name"]  # the outer axis: temperature or field
         for row in _rows(run, ["bias_voltage", "didv", versus]):
             if versus == "temperature":
                 temperature, condition = _condition("T", row["temperature"], "K")

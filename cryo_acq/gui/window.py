@@ -20,7 +20,6 @@ queue and abort, browser, log) with these changes:
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import pathlib
@@ -249,53 +248,6 @@ def _read_back(results: RunResults) -> None:
 
 
 # --------------------------------------------------------------------------- the procedure window
-def possible_columns(procedure_class) -> tuple[list[str], dict[str, str]]:
-    """Every data column the procedure can record, with units. Most procedures have fixed
-    columns; one whose columns follow a choice (didv's ``versus``) is asked for each choice."""
-    from pymeasure.experiment import ListParameter
-
-    columns: list[str] = []
-    units: dict[str, str] = {}
-    proto = procedure_class()
-    variants = [proto]
-    dynamic = isinstance(inspect.getattr_static(procedure_class, "DATA_COLUMNS", None), (property, _ClassColumns))
-    for name, parameter in proto.parameter_objects().items():
-        if dynamic and isinstance(parameter, ListParameter):
-            for choice in parameter.choices:
-                variant = procedure_class()
-                variant.set_parameters({name: choice}, except_missing=False)
-                variants.append(variant)
-    for variant in variants:
-        for column, unit in variant.units().items():
-            if column not in units:
-                columns.append(column)
-                units[column] = unit
-    return columns, units
-
-
-class _ClassColumns:
-    """``DATA_COLUMNS`` that is a list on the class (what pymeasure's window reads) and the
-    procedure's own (per-instance) columns on an instance."""
-
-    def __init__(self, instance_property, class_value):
-        self.instance_property = instance_property
-        self.class_value = list(class_value)
-
-    def __get__(self, obj, owner=None):
-        return self.class_value if obj is None else self.instance_property.__get__(obj, owner)
-
-
-def window_procedure_class(procedure_class):
-    """The class pymeasure's window gets: the procedure itself, or (if its columns depend on
-    its parameters) a subclass whose class-level ``DATA_COLUMNS`` lists every possible column."""
-    if not isinstance(getattr(procedure_class, "DATA_COLUMNS", None), property):
-        return procedure_class
-    columns, _ = possible_columns(procedure_class)
-    return type(procedure_class.__name__, (procedure_class,), {
-        "DATA_COLUMNS": _ClassColumns(procedure_class.DATA_COLUMNS, columns), "__module__": procedure_class.__module__,
-        "__doc__": procedure_class.__doc__})
-
-
 def default_axes(columns: list[str], plan: PlanInfo) -> tuple[str, str]:
     columns = [c for c in columns if c != "time"]
     outer = plan.outer.name if plan.outer is not None else None
@@ -310,11 +262,11 @@ class ProcedureWindow(ManagedWindowBase):
     def __init__(self, procedure_class, session: Session, folder=None, parent=None):
         self.session = session
         self.folder = pathlib.Path(folder) if folder is not None else session.folder
-        procedure_class = window_procedure_class(procedure_class)
         proto = procedure_class()
         proto.set_parameters({"station_name": session.station.config.name}, except_missing=False)
         self.plan_info = PlanInfo.of(proto.plan())
-        columns, units = possible_columns(procedure_class)
+        units = proto.units()  # every procedure's columns are fixed on its class
+        columns = list(units)
         x, y = default_axes(list(proto.DATA_COLUMNS), self.plan_info)
         self.curve_tab = CurveTab("Curves", columns, units, x, y)
         widgets = [self.curve_tab]

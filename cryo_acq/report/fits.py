@@ -156,7 +156,7 @@ def didv_spectra(runs, *, min_height: float = 0.05, sigmas: float = 3.0, below: 
     from cryo_acq.analysis import fit_didv
 
     run = _one(runs, "didv-spectra")
-    versus = "temperature" if "temperature" in run.grid else "field"
+    versus = run.plan["axes"][0]["name"]  # the outer axis: temperature or field
     fits = []
     for row, outer in enumerate(run.plan["axes"][0]["values"]):
         v, g = run.grid["bias_voltage"][row], run.grid["didv"][row]

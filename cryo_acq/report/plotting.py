@@ -252,12 +252,17 @@ def draw_vi(ax, run, cmap="turbo", legend=True, every: int = 1):
     return lines
 
 
+def outer_axis(run) -> str:
+    """The name of the outer axis of a run's plan (didv: temperature or field)."""
+    return run.plan["axes"][0]["name"]
+
+
 def draw_didv(ax, run, cmap="plasma", offset: float = 0.0, legend=True):
     """dI/dV (µS) against the junction bias (mV), one curve per outer value; ``offset`` (S)
     shifts successive curves up."""
     import matplotlib
 
-    versus = "temperature" if "temperature" in run.grid else "field"
+    versus = outer_axis(run)
     rows = list(_rows(run, [versus, "bias_voltage", "didv"]))
     colours = matplotlib.colormaps[cmap](np.linspace(0, 0.8, max(len(rows), 2)))
     lines = {}

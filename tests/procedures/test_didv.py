@@ -41,7 +41,7 @@ def test_didv_versus_temperature_zero_bias_peak_then_gap_dip(station_factory, tm
     st = station_factory("vti-a01")
     run = load_run(Runner(st, _didv(temperatures="1.5, 5.0", **BIAS), folder=tmp_path).run())
     assert run.status == "finished"
-    assert run.units == {"temperature": "K", "bias_voltage": "V", "didv": "S", "time": "s"}
+    assert run.units == {"temperature": "K", "field": "T", "bias_voltage": "V", "didv": "S", "time": "s"}
     assert run.plan["shape"] == [2, 13]
     assert [a["name"] for a in run.plan["axes"]] == ["temperature", "bias_current"]
     g, v, t = run.grid["didv"], run.grid["bias_voltage"], run.grid["temperature"]
@@ -62,12 +62,16 @@ def test_didv_versus_field_peak_screened_above_b_k(station_factory, tmp_path):
     run = load_run(Runner(st, _didv(versus="field", fields="0, 4", temperature=1.5, field_rate=0.01, **BIAS),
                           folder=tmp_path).run())
     assert run.status == "finished"
-    assert run.units == {"field": "T", "bias_voltage": "V", "didv": "S", "time": "s"}
+    assert run.units == {"temperature": "K", "field": "T", "bias_voltage": "V", "didv": "S", "time": "s"}
     g, b = run.grid["didv"], run.grid["field"]
     assert np.allclose(b, [[0.0] * 13, [4.0] * 13], atol=1e-3)  # measured on x
+    assert np.allclose(run.grid["temperature"], 1.5, atol=0.01)  # and the temperature, at every point
+    assert run.plan["axes"][0]["name"] == "field"  # the outer axis says what the run stepped
     assert _peak(g[0])  # inside B_K
     assert _dip(g[1])  # 4 T > B_K: no peak, the gap
-    assert _didv(versus="field").DATA_COLUMNS == ["field", "bias_voltage", "didv", "time"]  # follow ``versus``
+    # the columns do not depend on ``versus``: one list on the class, for every instance
+    assert _didv(versus="field").DATA_COLUMNS == _didv().DATA_COLUMNS == DIDV.DATA_COLUMNS == [
+        "temperature", "field", "bias_voltage", "didv", "time"]
 
 
 @pytest.mark.parametrize("params, message", [
