@@ -21,6 +21,8 @@ reply -- is not a fault of the line and is raised at once.
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 import math
 from dataclasses import dataclass
@@ -87,11 +89,14 @@ class Link:
     """One instrument's line: its retry policy, clock, device clear and retry reports."""
 
     def __init__(self, name: str, driver: CommonBase, clock, policy: RetryPolicy | None = None,
-                 on_retry: Callable[[str, str], None] | None = None):
+                 on_retry: Callable[[str, str], None] | None = None, lock=None):
         self.name = name
         self.driver = driver
         self.clock = clock
         self.policy = policy or RetryPolicy()
+        #: the station's I/O lock: each attempt (a query's write and read, a write and its
+        #: checked reply) holds it whole, so another thread's exchange never falls between
+        self.lock = lock if lock is not None else contextlib.nullcontext()
         #: told (instrument, message) of every retry; the runner logs it in the run file
         self.on_retry = on_retry
         self.retries = 0  #: retries made on this line so far
@@ -116,13 +121,17 @@ class Link:
         last: BaseException | None = None
         for attempt in range(attempts):
             if attempt:
-                self.clear()
-                self.clock.sleep(self.policy.delay(attempt - 1))
-                if verify is not None and self._verified(verify):
+                with self.lock:
+                    self.clear()
+                self.clock.sleep(self.policy.delay(attempt - 1))  # the lock is free while it backs off
+                with self.lock:
+                    verified = verify is not None and self._verified(verify)
+                if verified:
                     self._report(f"{what}: already took effect (read back); not sent again")
                     return None
             try:
-                result = step()
+                with self.lock:
+                    result = step()
                 bad = _unparsed(result)
                 if bad is not None:
                     raise ReplyError(f"unreadable reply {str(bad)!r}")

@@ -270,3 +270,26 @@ def test_excitation_limit_counts_dc_and_ac_together(station_factory):
         m.lockin.set_excitation_current(0.5e-6)  # 1.5 + sqrt(2)*0.5 > 2 uA
 
 
+
+
+def test_the_station_owns_one_io_lock_that_every_exchange_holds():
+    """Another thread's exchange (a lock-in query, a magnet channel query) waits while
+    someone holds the station's I/O lock, and goes through once it is free."""
+    import threading
+
+    from cryo_acq.station import Station
+
+    with Station.from_yaml("vti-a01", sim=True) as st:
+        got = []
+        readers = [threading.Thread(target=lambda: got.append(st.lockin("lockin_a").sensitivity)),
+                   threading.Thread(target=lambda: got.append(st.magnet.field()["x"]))]
+        with st.io_lock:
+            for reader in readers:
+                reader.start()
+            for reader in readers:
+                reader.join(0.3)
+            assert all(r.is_alive() for r in readers) and not got  # both wait for the lock
+        for reader in readers:
+            reader.join(5)
+        assert len(got) == 2 and got[0] > 0
+        assert all(link.lock is st.io_lock for link in st.links.values())

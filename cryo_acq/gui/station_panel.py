@@ -1,13 +1,11 @@
 """The station panel: every instrument's state, refreshed while idle and during runs.
 
 A run and the panel share one station (in simulation, one simulated lab), from two
-threads. :func:`serialise` gives the station one re-entrant lock and makes every
-driver exchange hold it: each property read or write and each method of every
-pymeasure driver and channel (``ask`` = write + read, a ``SET`` + its checked reply,
-...) runs whole under the lock, so the panel's queries can never fall between a
-run's command and its reply. In simulation the lab itself is also only touched
-under the lock (routing in ``Station.use``, and the pure-virtual clock's
-``sleep``, which moves the lab's time).
+threads. The station owns one re-entrant I/O lock (``Station.io_lock``) that every
+driver exchange holds whole (``ask`` = write + read, a ``SET`` + its checked reply),
+so the panel's queries can never fall between a run's command and its reply; in
+simulation the lab's routing and a pure-virtual sleep hold it too. The panel holds
+it per instrument, so a run waits at most one instrument's queries.
 
 The panel only reads. The lock-in's overload bits are cleared by reading them, so
 during a run the panel shows the overload of the run's own last reading instead of
@@ -19,12 +17,10 @@ thread with a signal; :class:`StationPanel` shows it.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import threading
 import time
-import types
 import weakref
 
 from qtpy import QtCore, QtGui, QtWidgets
@@ -33,100 +29,18 @@ from cryo_acq.station.clock import VirtualClock
 
 log = logging.getLogger(__name__)
 
-_LOCKS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_LOCKED_CLASSES: dict[type, type] = {}
 _LAST_READINGS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 # --------------------------------------------------------------------------- the lock
-def _locked_function(function, lock):
-    @functools.wraps(function)
-    def locked(*args, **kwargs):
-        with lock:
-            return function(*args, **kwargs)
-
-    return locked
-
-
-def _locked_descriptor(descriptor, lock):
-    def fget(obj):
-        with lock:
-            return descriptor.__get__(obj, type(obj))
-
-    def fset(obj, value):
-        with lock:
-            descriptor.__set__(obj, value)
-
-    def fdel(obj):
-        with lock:
-            descriptor.__delete__(obj)
-
-    has_set = getattr(descriptor, "fset", True) is not None and hasattr(descriptor, "__set__")
-    return property(fget, fset if has_set else None, fdel if hasattr(descriptor, "__delete__") else None,
-                    getattr(descriptor, "__doc__", None))
-
-
-def _locked_class(cls: type, lock) -> type:
-    """A subclass of ``cls`` whose every method and property holds ``lock``."""
-    key = (cls, id(lock))
-    if key in _LOCKED_CLASSES:
-        return _LOCKED_CLASSES[key]
-    members = {}
-    for klass in cls.__mro__:
-        if klass is object:
-            continue
-        for name, attr in vars(klass).items():
-            if name in members or (name.startswith("__") and name.endswith("__")):
-                continue
-            if isinstance(attr, property) or (hasattr(attr, "__get__") and hasattr(attr, "__set__")
-                                              and not isinstance(attr, types.MemberDescriptorType)):
-                members[name] = _locked_descriptor(attr, lock)
-            elif isinstance(attr, types.FunctionType):
-                members[name] = _locked_function(attr, lock)
-            else:
-                members[name] = None  # staticmethod, classmethod, constants: as they are
-    members = {k: v for k, v in members.items() if v is not None}
-    members["__module__"] = cls.__module__
-    members["_station_lock"] = lock
-    locked = type(cls.__name__, (cls,), members)
-    _LOCKED_CLASSES[key] = locked
-    return locked
-
-
-def _lock_tree(obj, lock, seen: set[int]) -> None:
-    """Lock ``obj`` (a pymeasure instrument or channel) and its children."""
-    from pymeasure.instruments.common_base import CommonBase
-
-    if id(obj) in seen or not isinstance(obj, CommonBase):
-        return
-    seen.add(id(obj))
-    if getattr(type(obj), "_station_lock", None) is not lock:
-        object.__setattr__(obj, "__class__", _locked_class(type(obj), lock))
-    for value in list(vars(obj).values()):
-        children = value.values() if isinstance(value, dict) else (value,)
-        for child in children:
-            if isinstance(child, CommonBase):
-                _lock_tree(child, lock, seen)
-
-
 def serialise(station) -> threading.RLock:
-    """The station's instrument lock, installed on first call (idempotent).
-
-    Every exchange with every instrument of the station then holds it; hold it
-    yourself to make several exchanges in a row (the panel does, per instrument)."""
-    lock = _LOCKS.get(station)
-    if lock is not None:
+    """The station's I/O lock (:attr:`Station.io_lock`: every exchange with every
+    instrument holds it; hold it yourself to make several exchanges in a row, as the
+    panel does per instrument), with the run's lock-in readings kept for the panel
+    (installed once per station)."""
+    lock = station.io_lock
+    if station in _LAST_READINGS:
         return lock
-    lock = threading.RLock()
-    _LOCKS[station] = lock
-    seen: set[int] = set()
-    for driver in station._drivers.values():
-        _lock_tree(driver, lock, seen)
-    if station.lab is not None:  # routing the simulated lab touches it directly
-        station.use = _locked_function(station.use, lock)
-        clock = station.clock
-        if isinstance(clock, VirtualClock) and clock.time_scale is None:
-            clock.sleep = _locked_function(clock.sleep, lock)  # pure virtual: a sleep moves the lab's time
     # the run's lock-in readings, for the overload display (reading the bits clears them)
     from instruments.roles import LockIn
 

@@ -13,8 +13,10 @@ instrument into the safe state the station file declares.
 
 from __future__ import annotations
 
+import functools
 import logging
 import pathlib
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +72,13 @@ class Station:
             self.lab, self.visa_library = build_lab(config, self.clock)
         else:
             self.clock = clock or WallClock()
+        #: one re-entrant lock for all I/O with the station's instruments: every driver
+        #: exchange holds it (one at a time, whole), and so do the simulated lab's routing
+        #: and a pure-virtual sleep (which moves the lab's time). Hold it yourself to make
+        #: several exchanges in a row from another thread (the GUI's station panel does).
+        self.io_lock = threading.RLock()
+        if self.lab is not None and isinstance(self.clock, VirtualClock) and self.clock.time_scale is None:
+            self.clock.sleep = _holding(self.io_lock, self.clock.sleep)
         # raw drivers are private: procedures get role adapters, which enforce the limits
         self._drivers: dict[str, Any] = {}
         #: each instrument's line: query-level retries (instruments.reliable)
@@ -107,7 +116,7 @@ class Station:
                 raise StationConnectError(f"{name} ({entry.driver} at {entry.resource!r}): cannot connect: "
                                           f"{detail}") from None
             self._drivers[name] = driver
-            link = Link(name, driver, self.clock, policy, on_retry=self._retried)
+            link = Link(name, driver, self.clock, policy, on_retry=self._retried, lock=self.io_lock)
             self.links[name] = link
             ctx = RoleContext(name=name, clock=self.clock, safety=self.safety, options=entry.options,
                               configurations=self._configurations_of(name),
@@ -178,10 +187,12 @@ class Station:
             from sim.lab import LockInRoute
 
             lw = self.config.wiring.lockins[wiring.lockin]
-            self.lab.advance()  # the lock-in integrates up to now on the old wiring
-            self.lab.route_lockin(wiring.lockin, LockInRoute(configuration, lw.series_resistor, lw.preamp_gain, name))
-            if wiring.source:
-                self.lab.route_source(wiring.source, configuration)
+            with self.io_lock:  # the lab is shared with every thread's exchanges
+                self.lab.advance()  # the lock-in integrates up to now on the old wiring
+                self.lab.route_lockin(wiring.lockin, LockInRoute(configuration, lw.series_resistor,
+                                                                 lw.preamp_gain, name))
+                if wiring.source:
+                    self.lab.route_source(wiring.source, configuration)
         return Measurement(configuration, lockin, source, name, length)
 
     def channel(self, configuration: str, channel) -> tuple[str | None, float | None]:
@@ -287,3 +298,13 @@ class Station:
     def __repr__(self) -> str:
         kind = "simulated" if self.sim else "real"
         return f"<Station {self.config.name!r} ({kind}), instruments: {', '.join(self.config.instruments)}>"
+
+
+def _holding(lock, function):
+    """``function`` called with ``lock`` held."""
+    @functools.wraps(function)
+    def held(*args, **kwargs):
+        with lock:
+            return function(*args, **kwargs)
+
+    return held
