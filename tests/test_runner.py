@@ -270,6 +270,11 @@ def test_resume_after_sigkill_measures_every_point_exactly_once(tmp_path, kill_a
     assert np.array_equal(run.data["resistance"][:n_before], before.data["resistance"])  # nothing lost
     assert any(kind == "resume" for _, kind, _ in run.log)
     assert run.metadata["resumed"] == 1
+    # its lab time covers both stretches: the killed one (timed by its rows) and the resumed one
+    first, second = run.metadata["stretches"]
+    times = before.data["time"]
+    assert first >= times[-1] - times[0] > 0 and second > 0
+    assert run.metadata["station_seconds"] == pytest.approx(first + second)
     # the hysteresis survives the interruption: antiparallel window on both branches
     f, d, r = run.data["field"], run.data["direction"], run.data["resistance"]
     r_p = np.median(r[np.abs(f) > 0.035])
@@ -300,6 +305,11 @@ def test_cli_resume_continues_an_aborted_run(tmp_path):
     assert run.status == "finished" and sorted(run.plan_index.tolist()) == list(range(62))
     kinds = [kind for _, kind, _ in run.log]
     assert kinds.index("abort") < kinds.index("previous-status") < kinds.index("resume")
+    # the lab time of the run is that of both sessions, each kept
+    aborted = load_run(path).metadata["stretches"][0]
+    assert len(run.metadata["stretches"]) == 2 and all(s > 0 for s in run.metadata["stretches"])
+    assert run.metadata["station_seconds"] == pytest.approx(sum(run.metadata["stretches"]))
+    assert run.metadata["station_seconds"] > aborted
 
 
 # --------------------------------------------------------------------------- guards

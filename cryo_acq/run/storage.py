@@ -161,6 +161,8 @@ class RunFile:
         #: why writing stopped (a failed write), or "" while the file is writable
         self.broken = ""
         self._reserve = _reserve_path(path)
+        #: lab time (s) of each earlier stretch in which this run was measured (a resumed run)
+        self.earlier_stretches: list[float] = []
 
     def _take_reserve(self, size: int = RESERVE_BYTES) -> None:
         with open(self._reserve, "wb") as fh:
@@ -262,6 +264,9 @@ class RunFile:
         tmp = _scratch(path, "resuming")
         attrs = {k: v for k, v in old.metadata.items() if k in ("started", "sim")}
         attrs["resumed"] = int(old.metadata.get("resumed", 0)) + 1
+        stretches = measured_stretches(old)
+        # kept in the file from now on: a stretch that ends in a crash is still counted
+        attrs.update(earlier_stretches=json.dumps(stretches), stretch_rows=len(old.plan_index))
         new = cls.create(tmp, procedure=old.metadata["procedure"], parameters=old.metadata["parameters"],
                          units=old.units, plan=plan, station_text=old.station_file,
                          snapshot=old.metadata["snapshot_start"], attrs=attrs)
@@ -278,6 +283,7 @@ class RunFile:
             tmp.unlink(missing_ok=True)
             raise
         new.path = path
+        new.earlier_stretches = stretches
         return new
 
     def append(self, row: dict[str, float], point: Point | None) -> None:
@@ -342,7 +348,11 @@ class RunFile:
         ds = self._f["station"]["snapshot_end"]
         ds.resize((len(end),))
         ds[:] = np.frombuffer(end, dtype="u1")
-        meta_bytes = json.dumps({"finished": _now(), "rows": self.rows, **(meta or {})}, default=str).encode()
+        meta = dict(meta or {})
+        if "station_seconds" in meta:  # this stretch's lab time; the run's is every stretch's
+            stretches = [*self.earlier_stretches, float(meta["station_seconds"])]
+            meta.update(station_seconds=sum(stretches), stretches=stretches)
+        meta_bytes = json.dumps({"finished": _now(), "rows": self.rows, **meta}, default=str).encode()
         ds = self._f["finished_meta"]
         ds.resize((len(meta_bytes),))
         ds[:] = np.frombuffer(meta_bytes, dtype="u1")
@@ -504,6 +514,26 @@ class Run:
     def parameter_unit(self, name: str) -> str:
         entry = self.metadata.get("parameters", {}).get(name)
         return str(entry.get("units") or "") if isinstance(entry, dict) else ""
+
+
+def measured_stretches(run: "Run") -> list[float]:
+    """Lab time (s) of each stretch in which ``run`` was measured: the first session and
+    each resumed one. A stretch that ended with the file closed says its own time; one
+    whose writer died is timed by its rows and log entries (from the first to the last)."""
+    if isinstance(run.metadata.get("stretches"), list):
+        return [float(s) for s in run.metadata["stretches"]]
+    earlier = [float(s) for s in json.loads(run.metadata.get("earlier_stretches") or "[]")]
+    if "station_seconds" in run.metadata:
+        return [*earlier, float(run.metadata["station_seconds"])]
+    start_row = int(run.metadata.get("stretch_rows", 0))
+    times = list(run.data["time"][start_row:]) if "time" in run.data else []
+    log = run.log
+    if earlier:  # the log of this stretch: after its "resume" entry (the clock may have restarted)
+        last = max((k for k, (_, kind, _) in enumerate(log) if kind == "resume"), default=-1)
+        log = log[last:]
+    times += [t for t, _, _ in log]
+    times = [t for t in times if np.isfinite(t)]
+    return [*earlier, float(max(times) - min(times)) if len(times) >= 2 else 0.0]
 
 
 def _json_bytes(ds) -> dict:
