@@ -69,9 +69,48 @@ class CryoProcedure(Procedure):
     def plan(self):
         raise NotImplementedError
 
+    #: plan axes in T -> the magnet axis they drive (a name not listed: x); None: the
+    #: procedure checks that axis itself (as field vectors, for example)
+    FIELD_AXES: dict[str, str | None] = {"field": "x", "field_perp": "z"}
+
     def check(self, station, plan) -> None:
-        """Refuse, with a clear message and nothing sent, what the station cannot do."""
+        """Refuse, with a clear message and nothing sent, what the station cannot do.
+
+        By default: every number parameter finite, the configuration wired, and every
+        value of every plan axis within the station's limits (:meth:`check_plan_axes`).
+        A procedure adds only what is special to it."""
         self.check_finite()
+        self.check_wiring(station)
+        self.check_plan_axes(station, plan)
+
+    def check_plan_axes(self, station, plan) -> None:
+        """Each plan axis by its unit: temperatures (K) within the station's range, fields
+        (T) on their magnet axis (:attr:`FIELD_AXES`) within its limits, currents (A)
+        through the configuration, the AC excitation's peak on top, within its limit."""
+        safety = station.safety
+        for axis in plan.axes:
+            values = [float(v) for v in np.asarray(axis.values, dtype=float).ravel()]
+            if axis.unit == "K":
+                for kelvin in values:
+                    safety.check_temperature(kelvin)
+            elif axis.unit == "T":
+                magnet_axis = self.FIELD_AXES.get(axis.name, "x")
+                if magnet_axis is None:
+                    continue
+                self.check_axis(station, magnet_axis)
+                for tesla in values:
+                    safety.check_field({magnet_axis: tesla}, station.magnet.targets)
+            elif axis.unit == "A":
+                ac_rms = self.ac_during_run(station)
+                for amperes in values:
+                    safety.check_current(self.CONFIGURATION, dc=amperes, ac_rms=ac_rms)
+
+    def ac_during_run(self, station) -> float:
+        """The lock-in's AC current (A rms) flowing through the sample while a point is
+        measured: the excitation, or (a DC measurement) the least the lock-in can leave."""
+        if self.excitation is not None:
+            return self.excitation
+        return minimum_excitation(station, self.CONFIGURATION)
 
     def prepare(self, station) -> None:
         raise NotImplementedError

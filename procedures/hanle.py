@@ -48,7 +48,7 @@ class Hanle(NonLocalProcedure):
         return Plan(Axis("field_perp", "T", span(-self.field_max, self.field_max, self.field_step, "field_perp")))
 
     def check(self, station, plan) -> None:
-        self.check_common(station, axes=("x", "z"))
+        self.check_common(station, plan, axes=("x", "z"))
         if self.alignment == "antiparallel":
             if np.sign(self.flip_field) == np.sign(self.preparation_field) or self.flip_field == 0:
                 raise ProcedureError(

@@ -43,7 +43,7 @@ class NLMap(NonLocalProcedure):
         return Plan(Axis("field", "T", fields), outer=Axis("injection_current", "A", currents), snake=False)
 
     def check(self, station, plan) -> None:
-        self.check_common(station, axes=("x",))
+        self.check_common(station, plan, axes=("x",))
         self.check_fields(station, [{"x": self.preparation_field}] + [{"x": b} for b in plan.inner.values])
         station.safety.check_rate("x", self.rate)
         self.check_excitation(station, plan.outer.values)

@@ -67,9 +67,11 @@ class NonLocalProcedure(CryoProcedure):
         for vector in vectors:
             station.safety.check_field({a: float(vector.get(a, 0.0)) for a in axes}, {})
 
-    def check_common(self, station, axes=("x",)) -> None:
-        self.check_finite()
-        self.check_wiring(station)
+    #: fields are checked as whole vectors (the other axes at zero): see check_fields
+    FIELD_AXES = {"field": None, "field_perp": None}
+
+    def check_common(self, station, plan, axes=("x",)) -> None:
+        CryoProcedure.check(self, station, plan)  # finite, wired, the plan's currents
         self.resolve_channel(station)
         for axis in axes:
             self.check_axis(station, axis)
@@ -142,7 +144,7 @@ class NLSwitch(NonLocalProcedure):
         return Plan(Axis("field", "T", values), directions=directions)
 
     def check(self, station, plan) -> None:
-        self.check_common(station, axes=("x",))
+        self.check_common(station, plan, axes=("x",))
         self.check_fields(station, [{"x": self.preparation_field}]
                           + [{"x": p.setpoints["field"]} for p in plan.points])
         station.safety.check_rate("x", self.rate)

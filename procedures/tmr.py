@@ -32,13 +32,9 @@ class TMR(CryoProcedure):
         return Plan(Axis("field", "T", values), directions=directions)
 
     def check(self, station, plan) -> None:
-        super().check(station, plan)
-        self.check_wiring(station)
-        self.check_axis(station, "x")
+        super().check(station, plan)  # the loop's fields, -field_max .. field_max, on x
         safety = station.safety
         safety.check_temperature(self.temperature)
-        safety.check_field({"x": self.field_max}, {})
-        safety.check_field({"x": -self.field_max}, {})
         safety.check_rate("x", self.rate)
         check_excitation(self, station, self.CONFIGURATION, dc=self.current)
 

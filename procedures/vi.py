@@ -19,7 +19,7 @@ from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParame
 from cryo_acq.run.measure import go_to_temperature, set_bias
 from cryo_acq.run.sweeps import Axis, Plan
 
-from .base import CryoProcedure, ProcedureError, ValuesParameter, check_source, minimum_excitation, parse_values
+from .base import CryoProcedure, ProcedureError, ValuesParameter, check_source, parse_values
 
 
 def log_currents(procedure) -> np.ndarray:
@@ -59,15 +59,8 @@ class VI(CryoProcedure):
         return Plan(Axis("current", "A", currents), outer=Axis("temperature", "K", temperatures))
 
     def check(self, station, plan) -> None:
-        super().check(station, plan)
-        self.check_wiring(station)
+        super().check(station, plan)  # temperatures; currents with the lock-in's least AC left flowing
         check_source(self, station, self.CONFIGURATION)
-        safety = station.safety
-        for kelvin in plan.outer.values:
-            safety.check_temperature(float(kelvin))
-        ac = minimum_excitation(station, self.CONFIGURATION)  # the lock-in's least, left flowing
-        for amperes in plan.inner.values:
-            safety.check_current(self.CONFIGURATION, dc=float(amperes), ac_rms=ac)
 
     def prepare(self, station) -> None:
         station.temperature.stop_ramp()  # set-points are steps

@@ -78,7 +78,7 @@ def test_didv_versus_field_peak_screened_above_b_k(station_factory, tmp_path):
     ({"bias_max": 2.5e-6, "bias_step": 0.02e-6}, "mtj"),  # above the junction's 2 uA
     ({"bias_min": -2.0e-6, "bias_step": 0.02e-6}, "mtj"),  # 2 uA DC plus the AC peak
     ({"bias_min": -1.5e-6, "bias_max": 1.5e-6, "bias_step": 0.5e-6, "excitation": 0.4e-6}, "mtj"),  # + AC peak
-    ({"excitation": 1.5e-6}, "outside its range"),  # 15 V rms through 10 Mohm: beyond the SR830
+    ({"excitation": 1.5e-6}, "I_ac = 1.5e-06 A rms"),  # its peak on any bias exceeds the junction's 2 uA
     ({"temperatures": "1.5, 1.0"}, "outside the station range"),
     ({"temperatures": "1.5, nan"}, "not a finite number"),
     ({"versus": "field", "fields": "0, 10.5"}, "exceeds the station limit"),

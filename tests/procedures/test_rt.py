@@ -250,3 +250,41 @@ def test_cli_refuses_a_temperature_outside_the_limits(tmp_path):
     assert result.exit_code == 2
     assert "refused" in result.output and "outside the station range" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+# --------------------------------------------------------------------------- the default check
+def test_a_procedure_states_no_limit_checks_and_is_still_refused_by_its_plan_axes(station_factory, tmp_path):
+    """A new procedure that declares only its plan gets its plan's temperatures, fields and
+    currents checked against the station's limits, before anything is sent."""
+    from conftest import sent_to_all
+
+    from cryo_acq.run.runner import Runner
+    from cryo_acq.run.sweeps import Axis, Plan
+    from procedures.base import CryoProcedure
+
+    class Sketch(CryoProcedure):
+        NAME = "sketch"
+        COLUMNS = {"resistance": "Ohm"}
+        axes: list = []
+
+        def plan(self):
+            return Plan(*self.axes)
+
+        def prepare(self, station):
+            raise AssertionError("never reached: refused first")
+
+        def measure(self, station, point):
+            raise AssertionError("never reached")
+
+    st = station_factory("vti-a01")
+    cases = [([Axis("field", "T", np.array([0.0, 12.0]))], "exceeds the station limit"),
+             ([Axis("temperature", "K", np.array([1.5, 0.5]))], "outside the station range"),
+             ([Axis("current", "A", np.array([0.0, 1.0]))], "exceeds the station limit"),
+             ([Axis("field_perp", "T", np.array([0.0, 0.1]))], "no magnet axis 'z'")]
+    before = sent_to_all(st)
+    for axes, message in cases:
+        sketch = Sketch()
+        sketch.axes = axes
+        with pytest.raises(ValueError, match=message):
+            Runner(st, sketch, folder=tmp_path / "runs").run()
+    assert sent_to_all(st) == before and not (tmp_path / "runs").exists()
