@@ -7,15 +7,13 @@ is written next to the (first) run file, ``<run>-fit-<model>.png``.
 
 from __future__ import annotations
 
-import math
 import pathlib
 
 import click
-import numpy as np
 
 from cryo_acq.analysis import MODELS, OPTIONS, fit_run
 
-__all__ = ["fit", "figure_path", "write_figure"]
+__all__ = ["fit", "figure_path"]
 
 
 def _convert(text: str):
@@ -51,97 +49,6 @@ def figure_path(run_file, model: str) -> pathlib.Path:
     """Where the figure of ``model`` fitted to ``run_file`` goes: next to the run file."""
     run_file = pathlib.Path(run_file)
     return run_file.with_name(f"{run_file.stem}-fit-{model}.png")
-
-
-def _label(pair) -> str:
-    name, unit = pair
-    return f"{name} ({unit})" if unit else name
-
-
-def _smooth(result, log_x=False):
-    """x and the fitted curve on a fine grid if the result has its model function, else its own."""
-    x = np.asarray(result.x, dtype=float)
-    if result.function is None or x.size < 2 or result.model == "switching":
-        return x, np.asarray(result.curve, dtype=float)
-    lo, hi = float(np.min(x)), float(np.max(x))
-    fine = np.geomspace(lo, hi, 400) if (log_x and lo > 0) else np.linspace(lo, hi, 400)
-    try:
-        return fine, result.evaluate(fine)
-    except Exception:  # noqa: BLE001 - fall back to the curve at the data
-        return x, np.asarray(result.curve, dtype=float)
-
-
-def _panel_vi(ax, results):
-    for result in results:
-        line, = ax.loglog(result.x, result.data, "o", ms=3)
-        x, y = _smooth(result, log_x=True)
-        ax.loglog(x, y, "-", color=line.get_color(), label=f"{result.notes.get('condition', '')}: "
-                                                           f"alpha = {result['alpha']:.2f}")
-    from matplotlib.ticker import NullFormatter
-
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(_label(results[0].x_label))
-    ax.set_ylabel(_label(results[0].y_label))
-    ax.set_title("V-I power law (markers: data, lines: fits)")
-    ax.legend(fontsize=7)
-
-
-def _panel(ax, result):
-    model = result.model
-    if model == "switching":
-        direction = np.asarray(result.notes.get("direction", np.ones(result.x.size)))
-        for sign, name, marker in ((1, "up sweep", "o"), (-1, "down sweep", "s")):
-            rows = direction == sign
-            if rows.any():
-                ax.plot(result.x[rows], result.data[rows], marker, ms=3, mfc="none", label=f"data, {name}")
-                ax.plot(result.x[rows], result.curve[rows], "-", lw=1, label=f"two-level fit, {name}")
-        for name, value in result.values.items():
-            if name.startswith("B_"):
-                ax.axvline(value, color="grey", lw=0.6, ls=":")
-        ax.set_title(f"switching: Delta R = {result['delta_r']:.4g} Ohm, Delta R/R = {result['delta_r_over_r']:.3g}")
-    elif model == "vi-bkt":
-        ax.errorbar(result.x, result.data, yerr=result.notes.get("alpha_errors"), fmt="o", ms=4, label="alpha (data)")
-        ax.plot(result.x, result.curve, "-", label="linear interpolation")
-        ax.axhline(3.0, color="grey", ls="--", lw=0.8, label="alpha = 3")
-        if math.isfinite(result["T_BKT"]):
-            ax.axvline(result["T_BKT"], color="C3", ls=":", label=f"T_BKT = {result['T_BKT']:.4g} K")
-        ax.set_title("V-I exponent alpha(T)")
-    else:
-        ax.plot(result.x, result.data, "o", ms=3, label="data")
-        x, y = _smooth(result)
-        ax.plot(x, y, "-", label="fit")
-        if model == "bkt-rt":
-            ax.axvline(result["Tc0"], color="grey", ls=":", label=f"Tc0 (0.9 R_N) = {result['Tc0']:.4g} K")
-            ax.axvline(result["T_BKT"], color="C3", ls=":", label=f"T_BKT = {result['T_BKT']:.4g} K")
-        condition = result.notes.get("condition")
-        ax.set_title(result.model + (f" ({condition})" if condition else ""), fontsize=9)
-    ax.set_xlabel(_label(result.x_label))
-    ax.set_ylabel(_label(result.y_label))
-    ax.legend(fontsize=7)
-
-
-def write_figure(results, path) -> pathlib.Path:
-    """Data and fitted curve of each result (the V-I fits share one log-log panel), as a PNG."""
-    from matplotlib.figure import Figure
-
-    vi = [r for r in results if r.model == "vi-power-law"]
-    others = [r for r in results if r.model != "vi-power-law"]
-    panels = ([vi] if vi else []) + others
-    n = len(panels)
-    cols = min(n, 3)
-    rows = math.ceil(n / cols)
-    fig = Figure(figsize=(5.0 * cols, 3.8 * rows), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax, panel in zip(axes, panels):
-        if isinstance(panel, list):
-            _panel_vi(ax, panel)
-        else:
-            _panel(ax, panel)
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    path = pathlib.Path(path)
-    fig.savefig(path, dpi=110)
-    return path
 
 
 @click.command("fit")
@@ -180,5 +87,7 @@ def fit(model, run_files, figure, options):
     for result in results:
         click.echo(result.summary())
     if figure and results:
-        path = write_figure(results, figure_path(run_files[0], model))
+        from cryo_acq.report.plotting import plot_fits
+
+        path = plot_fits(results, figure_path(run_files[0], model))
         click.echo(f"figure: {path}")

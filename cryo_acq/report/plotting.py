@@ -480,6 +480,85 @@ _TITLES = {"rt": "four-probe R-T", "rt-map": "R(T, B) map", "vi": "V-I (SMU DC)"
            "nl-map": "non-local map $R_{NL}(B_\\parallel, I_{inj})$", "hanle": "Hanle precession"}
 
 
+# --------------------------------------------------------------------------- fits alone
+def _pair_label(pair) -> str:
+    name, unit = pair
+    return f"{name} ({unit})" if unit else name
+
+
+def _fit_panel_vi(ax, results):
+    for result in results:
+        line, = ax.loglog(result.x, result.data, "o", ms=3)
+        draw_fit(ax, result, color=line.get_color(), ls="-", lw=1.0,
+                 label=f"{result.notes.get('condition', '')}: alpha = {result['alpha']:.2f}")
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(_pair_label(results[0].x_label))
+    ax.set_ylabel(_pair_label(results[0].y_label))
+    ax.set_title("V-I power law (markers: data, lines: fits)")
+    ax.legend(fontsize=7)
+
+
+def _fit_panel(ax, result):
+    model = result.model
+    if model == "switching":
+        direction = np.asarray(result.notes.get("direction", np.ones(result.x.size)))
+        for sign, name, marker in ((1, "up sweep", "o"), (-1, "down sweep", "s")):
+            rows = direction == sign
+            if rows.any():
+                ax.plot(result.x[rows], result.data[rows], marker, ms=3, mfc="none", label=f"data, {name}")
+                ax.plot(result.x[rows], result.curve[rows], "-", lw=1, label=f"two-level fit, {name}")
+        for name, value in result.values.items():
+            if name.startswith("B_"):
+                ax.axvline(value, color="grey", lw=0.6, ls=":")
+        ax.set_title(f"switching: Delta R = {result['delta_r']:.4g} Ohm, Delta R/R = {result['delta_r_over_r']:.3g}")
+    elif model == "vi-bkt":
+        ax.errorbar(result.x, result.data, yerr=result.notes.get("alpha_errors"), fmt="o", ms=4, label="alpha (data)")
+        ax.plot(result.x, result.curve, "-", label="linear interpolation")
+        ax.axhline(3.0, color="grey", ls="--", lw=0.8, label="alpha = 3")
+        if math.isfinite(result["T_BKT"]):
+            ax.axvline(result["T_BKT"], color="C3", ls=":", label=f"T_BKT = {result['T_BKT']:.4g} K")
+        ax.set_title("V-I exponent alpha(T)")
+    else:
+        ax.plot(result.x, result.data, "o", ms=3, label="data")
+        draw_fit(ax, result, color="C1", ls="-", lw=1.2, label="fit")
+        if model == "bkt-rt":
+            ax.axvline(result["Tc0"], color="grey", ls=":", label=f"Tc0 (0.9 R_N) = {result['Tc0']:.4g} K")
+            ax.axvline(result["T_BKT"], color="C3", ls=":", label=f"T_BKT = {result['T_BKT']:.4g} K")
+        condition = result.notes.get("condition")
+        ax.set_title(result.model + (f" ({condition})" if condition else ""), fontsize=9)
+    ax.set_xlabel(_pair_label(result.x_label))
+    ax.set_ylabel(_pair_label(result.y_label))
+    ax.legend(fontsize=7)
+
+
+def plot_fits(results, path) -> pathlib.Path:
+    """``cryo-acq fit --figure``: data and fitted curve of each FitResult (the V-I fits
+    share one log-log panel), as a PNG at ``path``."""
+    from matplotlib.figure import Figure
+
+    vi = [r for r in results if r.model == "vi-power-law"]
+    others = [r for r in results if r.model != "vi-power-law"]
+    panels = ([vi] if vi else []) + others
+    n = len(panels)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(5.0 * cols, 3.8 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, panel in zip(axes, panels):
+        if isinstance(panel, list):
+            _fit_panel_vi(ax, panel)
+        else:
+            _fit_panel(ax, panel)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    path = pathlib.Path(path)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+
 def make_figure(run_or_path, fits=None):
     """The figure of a run (not saved): ``(figure, data)``, ``data`` as :class:`PlotPath`."""
     from cryo_acq.run.storage import Run, load_run
