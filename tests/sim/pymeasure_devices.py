@@ -1,12 +1,21 @@
 """Shared by the device-file tests against pymeasure's drivers: the files, their
-addresses, plain pyvisa-sim libraries (the fixtures that build each driver are in
-conftest.py; test_device_files_pymeasure.py says why each test forgets the cached library)."""
+addresses, plain pyvisa-sim libraries, and the fixtures that build each driver from its
+YAML defaults (a test module imports those it uses: ``from pymeasure_devices import
+lockin_fixture``). test_device_files_pymeasure.py says why each test forgets the cached
+library."""
 
 from __future__ import annotations
 
 import pathlib
 
+import pytest
+import pyvisa
 import yaml
+from pymeasure.instruments.ami.ami430 import AMI430
+from pymeasure.instruments.keithley.keithley2400 import Keithley2400
+from pymeasure.instruments.lakeshore.lakeshore3xx import LakeShore3xx
+from pymeasure.instruments.srs.sr830 import SR830
+from pyvisa import rname
 from pyvisa.highlevel import VisaLibraryBase
 
 from sim.binding import device_file
@@ -70,3 +79,55 @@ def _close(inst) -> None:
         inst.adapter.close()
     except Exception:  # pragma: no cover - best effort
         pass
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(name="lockin")
+def lockin_fixture():
+    _forget_library(SR830_FILE)
+    inst = SR830(DEFAULT_ADDRESS["sr830"], visa_library=_lib(SR830_FILE), timeout=TIMEOUT_MS,
+                 write_termination="\n", read_termination="\n")
+    yield inst
+    _close(inst)
+
+
+@pytest.fixture(name="smu")
+def smu_fixture():
+    _forget_library(K2400_FILE)
+    inst = Keithley2400(DEFAULT_ADDRESS["keithley2400"], visa_library=_lib(K2400_FILE),
+                        timeout=TIMEOUT_MS, write_termination="\n", read_termination="\n")
+    yield inst
+    _close(inst)
+
+
+@pytest.fixture(name="tc")
+def tc_fixture():
+    _forget_library(LS336_FILE)
+    # pymeasure's own defaults: read_termination CR LF, pyvisa default write termination CR LF
+    inst = LakeShore3xx(DEFAULT_ADDRESS["lakeshore336"], visa_library=_lib(LS336_FILE),
+                        timeout=TIMEOUT_MS)
+    yield inst
+    _close(inst)
+
+
+def _queue_ami_banner() -> pyvisa.ResourceManager:
+    """Open the ami430.yaml library and queue its banner lines on the simulated device."""
+    _forget_library(AMI430_FILE)
+    rm = pyvisa.ResourceManager(_lib(AMI430_FILE))
+    device = rm.visalib.devices[rname.to_canonical_name(DEFAULT_ADDRESS["ami430"])]
+    reply_eom = _device_dict(AMI430_FILE)["eom"]["TCPIP SOCKET"]["r"].encode()
+    for line in _device_dict(AMI430_FILE)["banner"]:
+        device._output_buffers.append(bytearray(line.encode() + reply_eom))
+    return rm
+
+
+@pytest.fixture(name="magnet")
+def magnet_fixture():
+    rm = _queue_ami_banner()  # keeps the library (and its devices) alive for the driver
+    inst = AMI430(DEFAULT_ADDRESS["ami430"], visa_library=_lib(AMI430_FILE), timeout=TIMEOUT_MS)
+    yield inst
+    _close(inst)
+    rm.close()
+
+
+# =========================================================================== all files

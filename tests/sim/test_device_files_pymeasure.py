@@ -27,6 +27,7 @@ from pymeasure.instruments.srs.sr830 import SR830, ERRStatus, LIAStatus
 
 from pymeasure_devices import (AMI430_FILE, DEFAULT_ADDRESS, GRAMMAR, INTERFACES, K2400_FILE, LS336_FILE, SR830_FILE,
                                TIMEOUT_MS, _close, _device_dict, _esr, _forget_library, _lib, _live_props, _load)
+from pymeasure_devices import lockin_fixture, smu_fixture  # noqa: F401 - pytest fixtures
 
 
 ALL_FILES = [SR830_FILE, K2400_FILE, LS336_FILE, AMI430_FILE]

@@ -8,6 +8,7 @@ import pyvisa
 from pymeasure.instruments.ami.ami430 import AMI430
 
 from pymeasure_devices import AMI430_FILE, DEFAULT_ADDRESS, TIMEOUT_MS, _device_dict, _esr, _forget_library, _lib
+from pymeasure_devices import tc_fixture, magnet_fixture  # noqa: F401 - pytest fixtures
 
 
 # =========================================================================== Lake Shore 336
