@@ -13,7 +13,9 @@ and this module binds them to one simulated lab:
   ever computed lazily and a query of one instrument costs nothing elsewhere;
 * a setter reply may contain ``{}``, replaced by the text that was set (the
   Oxford ``STAT:SET:...:<value>:VALID`` echo);
-* a device-level ``banner:`` list is queued on connect (AMI 430 greeting);
+* a device-level ``banner:`` list is sent on connect (AMI 430 greeting); it arrives
+  before the first reply, and a device clear sent at once on connect leaves it (it is
+  still on its way, as on the bench);
 * every message received is logged with its station time, each message costs
   the model's I/O latency of station time, and a read with nothing to read
   times out at once in virtual time instead of busy-waiting in wall time;
@@ -112,6 +114,9 @@ class LiveDevice(Device):
         self.known_devices = OxfordGrammar.devices_in(self._all_queries())
         self.faults = faults
         self.banner = [line.encode() for line in banner]
+        #: the greeting is on its way (connected, not yet arrived): a device clear sent at once
+        #: on connect (QCoDeS does) does not discard it, as on the bench, where it comes later
+        self.banner_in_flight = False
         #: (station time, message) of the latest messages received, newest last
         self.received: deque[tuple[float, str]] = deque(maxlen=log_length)
         #: every message ever received (the log above keeps only the latest)
@@ -122,10 +127,12 @@ class LiveDevice(Device):
         return self.model.clock
 
     def has_output(self) -> bool:
+        self._banner_arrives()
         return bool(self._output_buffers)
 
     def pop_reply(self) -> bytes | None:
         """The oldest whole reply waiting to be read (termination included), or None."""
+        self._banner_arrives()
         return bytes(self._output_buffers.popleft()) if self._output_buffers else None
 
     def device_clear(self) -> None:
@@ -137,11 +144,19 @@ class LiveDevice(Device):
         """The serial-poll status byte, as this instrument family builds it."""
         return self.grammar.status_byte(self)
 
-    def queue_banner(self) -> None:
-        for line in self.banner:
-            self._output_buffers.append(bytearray(line) + self._response_eom)
+    def connected(self) -> None:
+        """A client connected: the instrument's greeting (``banner:``) is sent. It arrives
+        in the output buffer before anything the client does next is answered."""
+        self.banner_in_flight = bool(self.banner)
+
+    def _banner_arrives(self) -> None:
+        if self.banner_in_flight:
+            self.banner_in_flight = False
+            for line in self.banner:
+                self._output_buffers.append(bytearray(line) + self._response_eom)
 
     def write(self, data: bytes) -> None:
+        self._banner_arrives()
         self._input_buffer.extend(data)
         if not self._input_buffer.endswith(self._query_eom):
             return
@@ -310,7 +325,7 @@ class LiveSimVisaLibrary(SimVisaLibrary):
              open_timeout=constants.VI_TMO_IMMEDIATE):
         handle, status = super().open(session, resource_name, access_mode, open_timeout)
         if status == constants.StatusCode.success:
-            self.sessions[handle].device.queue_banner()
+            self.sessions[handle].device.connected()
         return handle, status
 
     def read(self, session, count: int):

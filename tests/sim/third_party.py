@@ -501,7 +501,7 @@ CASES = (
     Case("qcodes-lakeshore372", "qcodes", "qcodes.instrument_drivers.Lakeshore:LakeshoreModel372", "dilution",
          "bridge"),
     Case("qcodes-ami430", "qcodes", "qcodes.instrument_drivers.american_magnetics:AMIModel430", "dilution",
-         "magnet_z", fallback={"device_clear": False}),
+         "magnet_z"),
     Case("qcodes-mercury_ips", "qcodes", "qcodes.instrument_drivers.oxford:OxfordMercuryiPS", "dilution",
          "magnet"),
     Case("qcodes-triton", "qcodes", "qcodes.instrument_drivers.oxford:OxfordTriton", "dilution", "fridge"),
