@@ -30,7 +30,7 @@ pytestmark = [
 MINIMUM_READ = {
     "qcodes-sr830": 42,  # of 47
     "qcodes-keithley2400": 11,  # of 14
-    "qcodes-lakeshore336": 96,  # of 148
+    "qcodes-lakeshore336": 128,  # of 148 (the other 20: QCoDeS reads HTRSET? as 5 fields, the 336 sends 4)
     "qcodes-lakeshore372": 318,  # of 333
     "qcodes-ami430": 18,  # of 21
     "qcodes-mercury_ips": 66,  # of 69
