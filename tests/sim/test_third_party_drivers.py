@@ -28,13 +28,13 @@ pytestmark = [
 
 #: driver key -> parameters that must read (today's count; total in the comment)
 MINIMUM_READ = {
-    "qcodes-sr830": 42,  # of 47
-    "qcodes-keithley2400": 11,  # of 14
+    "qcodes-sr830": 43,  # of 47 (the other 4: data buffer reads need prepare_buffer_readout first)
+    "qcodes-keithley2400": 11,  # of 14 (the other 3: QCoDeS refuses to read with the output off)
     "qcodes-lakeshore336": 128,  # of 148 (the other 20: QCoDeS reads HTRSET? as 5 fields, the 336 sends 4)
     "qcodes-lakeshore372": 318,  # of 333
-    "qcodes-ami430": 18,  # of 21
-    "qcodes-mercury_ips": 66,  # of 69
-    "qcodes-triton": 47,  # of 59
+    "qcodes-ami430": 21,  # of 21
+    "qcodes-mercury_ips": 66,  # of 69 (the other 3: QCoDeS asks ...:SIG:TEMP? with a trailing "?")
+    "qcodes-triton": 49,  # of 59 (the other 10: T7-T16, absent here: QCoDeS maps NOT_FOUND to None, then int())
     "pymeasure-sr830": 40,  # of 40
     "pymeasure-keithley2400": 49,  # of 62
     "pymeasure-lakeshore336": 23,  # of 25
