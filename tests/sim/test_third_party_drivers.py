@@ -36,9 +36,9 @@ MINIMUM_READ = {
     "qcodes-mercury_ips": 66,  # of 69 (the other 3: QCoDeS asks ...:SIG:TEMP? with a trailing "?")
     "qcodes-triton": 49,  # of 59 (the other 10: T7-T16, absent here: QCoDeS maps NOT_FOUND to None, then int())
     "pymeasure-sr830": 40,  # of 40
-    "pymeasure-keithley2400": 49,  # of 62
-    "pymeasure-lakeshore336": 23,  # of 25
-    "pymeasure-ami430": 14,  # of 15
+    "pymeasure-keithley2400": 62,  # of 62
+    "pymeasure-lakeshore336": 23,  # of 25 (the other 2: *OPT? and SYST:ERR?, which a 336 has not)
+    "pymeasure-ami430": 14,  # of 15 (the other: *OPT?, which a 430 has not)
 }
 
 QCODES_CASES = [c for c in CASES if c.framework == "qcodes"]
