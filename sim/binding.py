@@ -290,6 +290,27 @@ def _bind_properties(component, props: dict, model, live_class, where: str) -> N
 
 
 # --------------------------------------------------------------------------- library
+def _read_reply(device, count: int, termchar: int, termchar_enabled: bool):
+    """pyvisa-sim's read rules (VPP-4.3 6.1) on the waiting reply at once, not byte by
+    byte: up to ``count`` bytes, stopping after the termination character (if enabled);
+    the reply's last byte carries END, which wins over the termination character."""
+    buffer = device._output_buffers[0]
+    n = min(count, len(buffer))
+    at_termchar = False
+    if termchar_enabled:
+        k = buffer.find(bytes([termchar]), 0, n)
+        if k >= 0:
+            n, at_termchar = k + 1, True
+    out = bytes(buffer[:n])
+    del buffer[:n]
+    if not buffer:
+        device._output_buffers.popleft()
+        return out, constants.StatusCode.success
+    if at_termchar:
+        return out, constants.StatusCode.success_termination_character_read
+    return out, constants.StatusCode.success_max_count_read
+
+
 class LiveSimVisaLibrary(SimVisaLibrary):
     """pyvisa-sim's VISA library, serving live devices of one simulated lab.
 
@@ -330,12 +351,19 @@ class LiveSimVisaLibrary(SimVisaLibrary):
 
     def read(self, session, count: int):
         sess = self.sessions.get(session)
-        if sess is not None and not sess.device.has_output():
+        if sess is None:
+            return super().read(session, count)
+        if not sess.device.has_output():
             # Nothing will ever arrive: time out now, costing the timeout in station time.
             timeout_ms, _ = sess.get_attribute(constants.ResourceAttribute.timeout_value)
             sess.device.clock.sleep((timeout_ms or 0) / 1000)
             raise errors.VisaIOError(constants.VI_ERROR_TMO)
-        return super().read(session, count)
+        attribute = sess.get_attribute
+        if (attribute(constants.ResourceAttribute.interface_type)[0] == constants.InterfaceType.asrl
+                or attribute(constants.ResourceAttribute.suppress_end_enabled)[0]):
+            return super().read(session, count)  # serial END rules: pyvisa-sim's byte-wise read
+        return _read_reply(sess.device, count, attribute(constants.ResourceAttribute.termchar)[0],
+                           attribute(constants.ResourceAttribute.termchar_enabled)[0])
 
     # --- VISA operations drivers call (pyvisa-sim has none of them)
     def _device_of(self, session):

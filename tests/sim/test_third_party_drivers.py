@@ -157,3 +157,22 @@ def test_the_ami430_greeting_survives_a_device_clear_sent_at_once_on_connect():
     again = rm.open_resource(live.resource("magnet_z"), write_termination="\r\n", read_termination="\r\n",
                              timeout=200)
     assert again.query("*IDN?") == "American Magnetics Model 430 IP Interface"  # a new connection: greeted again
+
+
+def test_reads_follow_visa_rules_whole_reply_or_by_count():
+    """A reply is read whole, up to the termination character; a short count reads the
+    rest in the next call, and the last piece carries END (VPP-4.3 6.1)."""
+    import pyvisa
+    from pyvisa import constants
+
+    live = build_live_lab("vti")
+    rm = pyvisa.ResourceManager(live.visalib)
+    lockin = rm.open_resource(live.resource("lockin"), write_termination="\n", read_termination="\n")
+    lockin.write("*IDN?")
+    first, status = live.visalib.read(lockin.session, 10)
+    assert status == constants.StatusCode.success_max_count_read and len(first) == 10
+    rest, status = live.visalib.read(lockin.session, 1000)
+    assert status == constants.StatusCode.success
+    assert (first + rest).decode() == "Stanford_Research_Systems,SR830,s/n48351,ver1.07\n"
+    lockin.write("FREQ?;PHAS?")  # two replies wait: each read takes one
+    assert float(lockin.read()) > 0 and lockin.read() is not None
