@@ -89,12 +89,12 @@ def run_demo(out="demo", jobs: int = 2, quick: bool = False,
         try:
             measured["outcomes"] = run_parallel(
                 [StationJob(str(path), str(folder / path.stem), sim=True) for path in paths],
-                on_event=on_event, on_run=lambda name, label, file: arrivals.finished.add(label))
+                on_event=on_event, on_run=lambda name, label, file: arrivals.finished_run(label))
         except BaseException as exc:  # noqa: BLE001 - raised again below, in the caller's thread
             measured["error"] = exc
         finally:
             measured["seconds"] = time.perf_counter() - t0
-            arrivals.over = True
+            arrivals.end()
 
     thread = threading.Thread(target=measure, name="stations")
     thread.start()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import multiprocessing
 import pathlib
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -81,15 +82,37 @@ def _reason(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- the report
-@dataclass
 class Arrivals:
     """Runs still being measured while the report is made (the demo): the labels to
     expect, those finished so far, and whether measuring is over. A fit starts once every
-    expected run it names has finished; once ``over``, the folders are taken as they are."""
+    expected run it names has finished; once ``over``, the folders are taken as they are.
+    The measuring side calls :meth:`finished_run` and :meth:`end`; the report waits on
+    :meth:`news` (a future that completes at the next of them) instead of polling."""
 
-    expected: set[str]
-    finished: set[str] = field(default_factory=set)
-    over: bool = False
+    def __init__(self, expected):
+        self.expected: set[str] = set(expected)
+        self.finished: set[str] = set()
+        self.over = False
+        self._lock = threading.Lock()
+        self._news: Future = Future()
+
+    def news(self) -> Future:
+        """A future that is done once something has happened since it was handed out."""
+        with self._lock:
+            return self._news
+
+    def _announce(self) -> None:
+        with self._lock:
+            news, self._news = self._news, Future()
+        news.set_result(None)
+
+    def finished_run(self, label: str) -> None:
+        self.finished.add(label)
+        self._announce()
+
+    def end(self) -> None:
+        self.over = True
+        self._announce()
 
 
 def make_report(report: Report | str | pathlib.Path, folders, out, *, jobs: int = 2,
@@ -161,17 +184,17 @@ def make_report(report: Report | str | pathlib.Path, folders, out, *, jobs: int 
 
     try:
         while True:
+            news = None if arrivals is None else arrivals.news()  # taken before looking: nothing is missed
             final = arrivals is None or arrivals.over
             if final and arrivals is not None:
                 made.runs = find_runs(folders)
             submit(final)
             if final and not pending:
                 break
-            if not pending:
-                time.sleep(0.2)
-                continue
-            finished, _ = wait(list(pending), timeout=None if final else 0.2, return_when=FIRST_COMPLETED)
-            for future in finished:
+            done, _ = wait(list(pending) + ([] if final else [news]), return_when=FIRST_COMPLETED)
+            for future in done:
+                if future is news:
+                    continue
                 kind, name, started = pending.pop(future)
                 seconds = time.perf_counter() - started
                 try:

@@ -176,3 +176,45 @@ def test_reads_follow_visa_rules_whole_reply_or_by_count():
     assert (first + rest).decode() == "Stanford_Research_Systems,SR830,s/n48351,ver1.07\n"
     lockin.write("FREQ?;PHAS?")  # two replies wait: each read takes one
     assert float(lockin.read()) > 0 and lockin.read() is not None
+
+
+def test_commands_added_to_the_device_files_read_through_the_live_lab_and_unknown_ones_stay_silent():
+    """QCoDeS's and pymeasure's drivers read what the device files learned (Lake Shore 336
+    input names, limits and curves; AMI 430 switch heater; SR830 buffer mode; Triton pumps;
+    Keithley 2400 trigger link and buffer), as the real instruments answer them; an
+    unknown command right after gets silence and the instrument's own error state, and the
+    next valid query answers."""
+    import pyvisa
+    from pymeasure.instruments.keithley import Keithley2400
+    from qcodes.instrument import Instrument
+    from qcodes.instrument_drivers.american_magnetics import AMIModel430
+    from qcodes.instrument_drivers.Lakeshore import LakeshoreModel336
+    from qcodes.instrument_drivers.oxford import OxfordTriton
+    from qcodes.instrument_drivers.stanford_research import SR830 as QcodesSR830
+
+    vti, dilution = build_live_lab("vti"), build_live_lab("dilution")
+    try:
+        tc = construct_qcodes(LakeshoreModel336, vti.resource("thermometry"), vti.visalib)
+        assert tc.A.sensor_name() == "Cernox" and tc.A.t_limit() == 0.0
+        assert tc.A.curve_number() == 21
+        assert tc.A.curve_name().strip() == "CX-1050-SD-HT" and tc.A.curve_format() == "log Ohms/K"
+        with pytest.raises(pyvisa.errors.VisaIOError):
+            tc.ask("CRVHDR? 5")  # a curve this file does not hold: silence, as for any unknown query
+        assert int(tc.ask("*ESR?")) & 32  # command error bit
+        assert tc.A.curve_number() == 21  # the next query answers
+        lockin = construct_qcodes(QcodesSR830, vti.resource("lockin"), vti.visalib)
+        assert lockin.buffer_acq_mode() == "loop"
+        magnet = construct_qcodes(AMIModel430, dilution.resource("magnet_z"), dilution.visalib)
+        heater = magnet.switch_heater
+        assert heater.current() == 41.0 and heater.heat_time() == 20 and heater.cool_time() == 20
+        fridge = construct_qcodes(OxfordTriton, dilution.resource("fridge"), dilution.visalib)
+        assert fridge.turb1_state() == "on" and fridge.comp_state() == "on"
+    finally:
+        Instrument.close_all()
+    smu = Keithley2400(vti.resource("smu"), visa_library=vti.visalib, timeout=200)
+    assert smu.arm_input_line == 1 and smu.trigger_output_event == "none" and smu.buffer_points == 100
+    assert smu.arm_timer == pytest.approx(0.1)
+    with pytest.raises(pyvisa.errors.VisaIOError):
+        smu.ask(":TRACE:FEED:CONTROL?")  # not simulated: silent
+    assert smu.ask(":SYST:ERR?").strip() == '-113,"Undefined header"'
+    assert smu.buffer_points == 100
