@@ -109,7 +109,7 @@ def _child(job: StationJob, messages, go, stop) -> None:  # pragma: no cover - r
 
         threading.Thread(target=watch, daemon=True).start()
         outcome = run.start()
-        entries = [(e.title() if hasattr(e, "title") else e.context(), r["status"], int(r.get("done", 0) or 0),
+        entries = [(e.title(), r["status"], int(r.get("done", 0) or 0),
                     e.file or "", r.get("reason", "") or "") for e, r in outcome.entries]
         messages.put(("done", name, JobOutcome(name, outcome.status, outcome.reason, outcome.lab_seconds,
                                                str(outcome.out), entries, time.perf_counter() - t0)))

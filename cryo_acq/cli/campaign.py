@@ -51,6 +51,17 @@ def _styled(status: str) -> str:
 
 
 # --------------------------------------------------------------------------- sequence
+_SHOWN = ("start", "resume", "failed", "retry", "skip", "stop", "abort", "sequence")
+_EVENT_COLOUR = {"failed": "red", "stop": "red", "abort": "yellow", "retry": "yellow", "skip": "yellow"}
+
+
+def _print_event(out: Console, kind: str, text: str) -> None:
+    """A sequence event the console shows (starts, failures, retries, stops), coloured by kind."""
+    if kind in _SHOWN:
+        colour = _EVENT_COLOUR.get(kind)
+        out.print(f"[{colour}]{text}[/]" if colour else text, highlight=False, soft_wrap=True)
+
+
 def _list_shipped() -> None:
     """The sequences shipped with cryo_acq (usable by name), with their station and size."""
     table = Table("name", "station", "runs", "points", "description", "file")
@@ -147,10 +158,7 @@ def _execute(seq, station, out, resume, spath):
                        description=f"run {p.entry.number}/{len(seq.runs)} {p.entry.context()}")
 
         def on_event(kind, entry, message):
-            if kind in ("start", "resume", "failed", "retry", "skip", "stop", "abort", "sequence"):
-                colour = {"failed": "red", "stop": "red", "abort": "yellow", "retry": "yellow",
-                          "skip": "yellow"}.get(kind)
-                bar.console.print(f"[{colour}]{message}[/]" if colour else message, highlight=False, soft_wrap=True)
+            _print_event(bar.console, kind, message)
             if kind == "start":
                 bar.update(current, completed=0, total=entry.points, visible=True,
                            description=f"run {entry.number}/{len(seq.runs)} {entry.context()}")
@@ -208,11 +216,7 @@ def _several(refs, station_ref, sim, out, dry_run, resume) -> None:
                        description=f"{p.name}  {p.run}  lab {p.lab_seconds / 3600:.2f} h")
 
         def on_event(name, kind, message):
-            if kind in ("start", "resume", "failed", "retry", "skip", "stop", "abort", "sequence"):
-                colour = {"failed": "red", "stop": "red", "abort": "yellow", "retry": "yellow",
-                          "skip": "yellow"}.get(kind)
-                text = f"{name}: {message}"
-                bar.console.print(f"[{colour}]{text}[/]" if colour else text, highlight=False, soft_wrap=True)
+            _print_event(bar.console, kind, f"{name}: {message}")
 
         try:
             outcomes = run_parallel(jobs, on_progress=on_progress, on_event=on_event)

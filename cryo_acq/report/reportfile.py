@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 
 from cryo_acq.station.file import _problems_text, _Strict, resolve_named
-from cryo_acq.station.yaml_reader import read_text, read_yaml
+from cryo_acq.station.yaml_reader import read_text, read_yaml, validation_problems
 from cryo_acq.station.yaml_reader import where as _where
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -159,16 +159,7 @@ def parse(text: str, path: str | pathlib.Path = "<report>") -> Report:
     try:
         model = ReportModel.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if p != "[key]")
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown key {loc[-1]!r} (see docs/reports.md)"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            problems.append(f"{_where(lines, loc)}: {'.'.join(map(str, loc))}: {msg}")
-        raise ReportFileError(where, problems) from None
+        raise ReportFileError(where, validation_problems(exc, lines, "see docs/reports.md", show_key=True)) from None
     problems: list[str] = []
 
     def say(loc, message):

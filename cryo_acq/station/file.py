@@ -23,7 +23,7 @@ from sim.faults import Fault
 from sim.sample import CONFIGURATIONS
 
 from cryo_acq.station.drivers import DRIVERS
-from cryo_acq.station.yaml_reader import read_text, read_yaml
+from cryo_acq.station.yaml_reader import read_text, read_yaml, validation_problems
 from cryo_acq.station.yaml_reader import where as _where
 
 AXES = ("x", "y", "z")
@@ -356,16 +356,8 @@ def parse(text: str, path: str = "<station>") -> StationConfig:
     try:
         config = StationConfig.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown key {err['loc'][-1]!r} (check the spelling; see docs/station-file.md)"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            loc = tuple(p for p in err["loc"] if p != "[key]")
-            problems.append(f"{_where(lines, loc)}: {msg}")
-        raise StationFileError(path, problems) from None
+        raise StationFileError(path, validation_problems(exc, lines, "check the spelling; see docs/station-file.md")) \
+            from None
     problems = [f"{_where(lines, loc)}: {msg}" for loc, msg in _cross_references(config)]
     if problems:
         raise StationFileError(path, problems)

@@ -132,3 +132,20 @@ def read_yaml(text: str, path: str, error, shape: str) -> tuple[dict, dict[tuple
     if not isinstance(data, dict):
         raise error(path, [shape])
     return data, line_map(root)
+
+
+def validation_problems(exc, lines: dict[tuple, int], hint: str, show_key: bool = False) -> list[str]:
+    """A pydantic ValidationError as one line per problem, each with its line in the file:
+    an unknown key (``hint`` says where the keys are documented), a missing one, a bad value.
+    ``show_key``: name the key's dotted path after the line."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if p != "[key]")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r} ({hint})"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        key = f"{'.'.join(map(str, loc))}: " if show_key else ""
+        problems.append(f"{where(lines, loc)}: {key}{msg}")
+    return problems
