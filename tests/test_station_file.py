@@ -104,3 +104,20 @@ def test_cli_station_check(tmp_path):
     bad = runner.invoke(main, ["station", "check", str(_write(tmp_path, GOOD.replace("GPIB0::8", "GPIB0:8") + "bogus: 1\n"))])
     assert bad.exit_code == 2
     assert "unknown key 'bogus'" in bad.output
+
+
+def test_served_lab_clock_only_with_every_instrument_at_a_socket(tmp_path):
+    """A sped-up clock (a rehearsal on ``cryo-acq sim serve``) never reaches a GPIB address."""
+    msg = _problems(tmp_path, GOOD + "served_lab: {time_scale: 20}\n")
+    assert "served_lab is set, so every instrument must be at a served socket" in msg
+    assert "instruments.lockin.resource" in msg
+
+
+def test_terminations_reach_the_driver(tmp_path):
+    """A socket or gateway address needs the reply's end named; the driver is built with it."""
+    text = GOOD.replace("resource: GPIB0::8::INSTR", 'resource: GPIB0::8::INSTR\n    read_termination: "\\r\\n"')
+    config, _, _ = load(_write(tmp_path, text))
+    assert config.instruments["lockin"].read_termination == "\r\n"
+    with Station(config, sim=True) as station:
+        assert station._drivers["lockin"].adapter.connection.read_termination == "\r\n"
+        assert station._drivers["smu"].adapter.connection.read_termination != "\r\n"

@@ -66,6 +66,10 @@ class InstrumentEntry(_Strict):
     resource: str = Field(description="VISA resource name, e.g. GPIB0::8::INSTR")
     role: str | None = Field(None, description="role; defaults to the driver's role")
     options: dict[str, Any] = Field(default_factory=dict)
+    read_termination: str | None = Field(
+        None, description="what ends a reply, for a socket or gateway address (e.g. \"\\n\"); default: the driver's")
+    write_termination: str | None = Field(
+        None, description="what the driver ends each message with; default: the driver's")
 
     @field_validator("driver")
     @classmethod
@@ -248,6 +252,13 @@ class RetriesSection(_Strict):
         return RetryPolicy(self.attempts, self.backoff, self.backoff_max)
 
 
+class ServedLabSection(_Strict):
+    """This station is a simulated lab served on sockets (``cryo-acq sim serve`` writes it):
+    the station's clock runs at the served lab's pace, so a rehearsal's waits shrink with it."""
+
+    time_scale: float = Field(gt=0, description="lab seconds per wall second, as the lab is served")
+
+
 class StationConfig(_Strict):
     name: str
     description: str = ""
@@ -258,6 +269,8 @@ class StationConfig(_Strict):
     guards: Guards = Field(default_factory=Guards)
     retries: RetriesSection = Field(default_factory=RetriesSection)
     sim: SimSection = Field(default_factory=SimSection)
+    served_lab: ServedLabSection | None = Field(
+        None, description="set by cryo-acq sim serve: a served simulated lab, not real instruments")
 
 
 
@@ -304,10 +317,21 @@ def _cross_references(config: StationConfig) -> list[tuple[tuple, str]]:
                                               f"has no limit: add limits.field.{axis} with max and rate"))
     for axis in sorted(limited - set(driven)):
         problems.append((("limits", "field", axis), f"limit for axis {axis!r}, but no magnet drives it"))
+    if config.served_lab is not None:  # a sped-up clock never reaches real instruments
+        for name, entry in config.instruments.items():
+            if not _is_socket(entry.resource):
+                problems.append((("instruments", name, "resource"),
+                                 f"served_lab is set, so every instrument must be at a served socket "
+                                 f"(TCPIP0::host::port::SOCKET), not {entry.resource!r}"))
     for i, fault in enumerate(config.sim.faults):
         if fault.instrument not in roles:
             problems.append((("sim", "faults", i, "instrument"), f"no instrument named {fault.instrument!r}"))
     return problems
+
+
+def _is_socket(resource: str) -> bool:
+    parts = resource.upper().split("::")
+    return parts[0].startswith("TCPIP") and parts[-1] == "SOCKET"
 
 
 # --------------------------------------------------------------------------- loading

@@ -70,6 +70,8 @@ class Station:
 
             self.clock = clock or VirtualClock(time_scale=config.sim.time_scale)
             self.lab, self.visa_library = build_lab(config, self.clock)
+        elif config.served_lab is not None:  # a rehearsal on a served lab: its pace
+            self.clock = clock or VirtualClock(time_scale=config.served_lab.time_scale)
         else:
             self.clock = clock or WallClock()
         #: one re-entrant lock for all I/O with the station's instruments: every driver
@@ -109,8 +111,10 @@ class Station:
         policy = self.config.retries.policy()
         for name, entry in self.config.instruments.items():
             spec = DRIVERS[entry.driver]
+            terminations = {k: v for k, v in (("read_termination", entry.read_termination),
+                                               ("write_termination", entry.write_termination)) if v is not None}
             try:
-                driver = spec.driver_class()(entry.resource, visa_library=visa_library)
+                driver = spec.driver_class()(entry.resource, visa_library=visa_library, **terminations)
             except Exception as exc:  # noqa: BLE001 - named: which instrument, which address
                 detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise StationConnectError(f"{name} ({entry.driver} at {entry.resource!r}): cannot connect: "

@@ -2,7 +2,8 @@
 
 Each group the station maps (option ``axes: {x: GRPZ}``) drives one magnet axis
 of the lab; unmapped groups are ordinary, unconnected supplies. Field moves at
-the set rate while the action is RTOS/RTOZ. Wire units: T, A, V, T/min, A/min.
+the set rate while the action is RTOS/RTOZ; on arrival the action is HOLD again (what
+QCoDeS's blocking ramps wait for). Wire units: T, A, V, T/min, A/min.
 """
 
 from __future__ import annotations
@@ -53,10 +54,19 @@ def _axis_attributes(letter: str) -> dict:
     """The live attributes of one group; values in wire units."""
     g = lambda self: self.groups[letter]  # noqa: E731
 
+    def action(self):
+        """ACTN: RTOS / RTOZ while the field moves; HOLD once it has arrived."""
+        axis = g(self).axis
+        if axis.action in ("RTOS", "RTOZ") and not axis.ramping:
+            axis.action = "HOLD"  # arrived: a new target waits for the next RTOS
+        return axis.action
+
     def set_target(self, tesla):
+        action(self)
         g(self).axis.set_target(float(tesla))
 
     def set_current_target(self, amps):
+        action(self)
         g(self).axis.set_target(float(amps) / g(self).atob)
 
     def set_rate(self, tesla_per_min):
@@ -90,7 +100,7 @@ def _axis_attributes(letter: str) -> dict:
         f"current_ramp_rate_{letter}": _prop(lambda self: g(self).axis.rate * 60.0 * g(self).atob, set_current_rate),
         f"switch_heater_{letter}": _prop(lambda self: g(self).switch_heater, set_switch),
         f"current_to_field_ratio_{letter}": _prop(lambda self: g(self).atob, set_atob),
-        f"action_{letter}": _prop(lambda self: g(self).axis.action, set_action),
+        f"action_{letter}": _prop(action, set_action),
     }
 
 

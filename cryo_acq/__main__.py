@@ -1,0 +1,3 @@
+from cryo_acq.cli.main import main
+
+main(prog_name="cryo-acq")
