@@ -37,3 +37,14 @@ def build_lab(config: StationConfig, clock) -> tuple[SimLab, LiveSimVisaLibrary]
         if wiring.source and wiring.source not in lab.source_routes:
             lab.route_source(wiring.source, configuration)
     return lab, LiveSimVisaLibrary.create(bindings)
+
+
+def wire(lab: SimLab, config: StationConfig, configuration: str, channel: str | None = None) -> None:
+    """Connect ``configuration``'s lock-in (and source) to the sample, on non-local
+    ``channel`` if given: what moving the cables does (``Station.use`` in simulation)."""
+    wiring = config.wiring.configurations[configuration]
+    lw = config.wiring.lockins[wiring.lockin]
+    lab.advance()  # the lock-in integrates up to now on the old wiring
+    lab.route_lockin(wiring.lockin, LockInRoute(configuration, lw.series_resistor, lw.preamp_gain, channel))
+    if wiring.source:
+        lab.route_source(wiring.source, configuration)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from cryo_acq.station.clock import VirtualClock
 from cryo_acq.station.file import StationConfig
 
-from .build import build_lab
+from .build import build_lab, wire
 
 log = logging.getLogger(__name__)
 
@@ -83,30 +83,24 @@ class _Connection:
 
 
 class LabServer:
-    """A station's simulated lab served on TCP ports (see the module's docstring).
+    """Live simulated instruments served on TCP ports (see the module's docstring).
 
-    ``ports`` maps instrument names to ports (0 = any free one). Build it, then call
-    :meth:`serve_forever` (in any thread) and :meth:`stop` (from any thread or a signal
-    handler) to close every socket.
+    ``devices`` maps instrument names to (station resource, live device). Build one with
+    :func:`serve_station` (a station file's lab), then call :meth:`serve_forever` (in any
+    thread) and :meth:`stop` (from any thread or a signal handler) to close every socket.
     """
 
-    def __init__(self, config: StationConfig, time_scale: float = 1.0, host: str = LOOPBACK,
-                 port_base: int | None = None, use: tuple[str, ...] = ()):
-        # the network is the latency: the lab adds none of its own
-        config = config.model_copy(update={"sim": config.sim.model_copy(update={"io_latency": 0.0})})
-        self.config = config
-        self.clock = VirtualClock(time_scale=time_scale)
-        self.lab, library = build_lab(config, self.clock)
-        for configuration in use:
-            self.connect_configuration(configuration)
+    def __init__(self, devices: dict[str, tuple[str, object]], host: str = LOOPBACK,
+                 port_base: int | None = None):
         self.host = host
         self.instruments: list[ServedInstrument] = []
+        self.lab = None  #: the lab behind the devices (set by serve_station)
         try:
-            for i, (name, entry) in enumerate(config.instruments.items()):
+            for i, (name, (resource, device)) in enumerate(devices.items()):
                 port = 0 if port_base is None else port_base + i
                 listener = _listen(host, port, name)
-                self.instruments.append(ServedInstrument(name, entry.resource, library.device(entry.resource),
-                                                         listener, host, listener.getsockname()[1]))
+                self.instruments.append(ServedInstrument(name, resource, device, listener, host,
+                                                         listener.getsockname()[1]))
         except Exception:
             self.close()
             raise
@@ -114,20 +108,6 @@ class LabServer:
         self._wake_read, self._wake_write = socket.socketpair()
         self._stopping = threading.Event()
         self.stopped = threading.Event()
-
-    def connect_configuration(self, configuration: str) -> None:
-        """Wire the sample as ``configuration``: its lock-in and source are connected to it
-        (the served lab has no ``station.use``; this is moving the cables)."""
-        from .lab import LockInRoute
-
-        wiring = self.config.wiring.configurations.get(configuration)
-        if wiring is None:
-            known = ", ".join(self.config.wiring.configurations) or "none"
-            raise ServeError(f"no configuration {configuration!r} in the station's wiring (wired: {known})")
-        lw = self.config.wiring.lockins[wiring.lockin]
-        self.lab.route_lockin(wiring.lockin, LockInRoute(configuration, lw.series_resistor, lw.preamp_gain))
-        if wiring.source:
-            self.lab.route_source(wiring.source, configuration)
 
     # --- serving
     def serve_forever(self) -> None:
@@ -242,6 +222,28 @@ class LabServer:
                             "read_termination": inst.read_termination,
                             "write_termination": inst.write_termination}
                 for inst in self.instruments}
+
+
+def serve_station(config: StationConfig, time_scale: float = 1.0, host: str = LOOPBACK,
+                  port_base: int | None = None, use: tuple[str, ...] = ()) -> LabServer:
+    """Build ``config``'s simulated lab once, on the wall clock times ``time_scale``, and
+    serve each of its instruments on its own port. ``use``: configurations to wire the
+    sample as (the served lab has no ``station.use``: this is moving the cables); by
+    default each lock-in and source is on the first configuration that names it."""
+    for configuration in use:
+        if configuration not in config.wiring.configurations:
+            known = ", ".join(config.wiring.configurations) or "none"
+            raise ServeError(f"--use {configuration}: no such configuration in the station's wiring "
+                             f"(wired: {known})")
+    # the network is the latency: the lab adds none of its own
+    config = config.model_copy(update={"sim": config.sim.model_copy(update={"io_latency": 0.0})})
+    lab, library = build_lab(config, VirtualClock(time_scale=time_scale))
+    for configuration in use:
+        wire(lab, config, configuration)
+    server = LabServer({name: (entry.resource, library.device(entry.resource))
+                        for name, entry in config.instruments.items()}, host, port_base)
+    server.lab = lab
+    return server
 
 
 def _listen(host: str, port: int, name: str) -> socket.socket:

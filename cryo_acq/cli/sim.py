@@ -48,7 +48,7 @@ def serve(station_ref, time_scale, port_base, host, use, resources_file, station
     instrument (name, station resource, served resource) and serves until Ctrl-C or SIGTERM."""
     from cryo_acq.station import file as station_file
     from cryo_acq.station.file import StationFileError
-    from sim.serve import LOOPBACK, LabServer, ServeError
+    from sim.serve import LOOPBACK, ServeError, serve_station
 
     if time_scale is not None and not time_scale > 0:
         refuse(f"--time-scale must be positive, got {time_scale:g}")
@@ -61,7 +61,7 @@ def serve(station_ref, time_scale, port_base, host, use, resources_file, station
         click.echo(f"warning: serving beyond loopback on {host}: raw instrument sockets have no "
                    "authentication, so anyone who reaches this address drives the simulated lab", err=True)
     try:
-        server = LabServer(config, time_scale=scale, host=host or LOOPBACK, port_base=port_base, use=use)
+        server = serve_station(config, time_scale=scale, host=host or LOOPBACK, port_base=port_base, use=use)
     except ServeError as exc:
         refuse(str(exc))
     try:

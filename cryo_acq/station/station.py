@@ -188,15 +188,10 @@ class Station:
         for role in roles:
             role.select(configuration)
         if self.lab is not None:
-            from sim.lab import LockInRoute
+            from sim.build import wire
 
-            lw = self.config.wiring.lockins[wiring.lockin]
             with self.io_lock:  # the lab is shared with every thread's exchanges
-                self.lab.advance()  # the lock-in integrates up to now on the old wiring
-                self.lab.route_lockin(wiring.lockin, LockInRoute(configuration, lw.series_resistor,
-                                                                 lw.preamp_gain, name))
-                if wiring.source:
-                    self.lab.route_source(wiring.source, configuration)
+                wire(self.lab, self.config, configuration, name)
         return Measurement(configuration, lockin, source, name, length)
 
     def channel(self, configuration: str, channel) -> tuple[str | None, float | None]:

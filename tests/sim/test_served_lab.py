@@ -19,7 +19,7 @@ import pytest
 from cryo_acq.run.storage import load_run
 from cryo_acq.station.file import load as load_station
 from cryo_acq.station.file import parse
-from sim.serve import LabServer, ServeError
+from sim.serve import ServeError, serve_station
 from tests.sim.served import ROOT, cryo_acq, listening_sockets, port_of, served
 from tests.sim.third_party import DILUTION_STATION, VTI_STATION
 
@@ -53,25 +53,23 @@ lockin = rm.open_resource(sys.argv[1], read_termination="\\n", write_termination
 magnet = rm.open_resource(sys.argv[2], read_termination="\\n", write_termination="\\n", timeout=5000)
 lockin.write("OFLT 6")                   # 10 ms time constant
 lockin.write("SENS 11")                  # 10 uV full scale
-readings, phase = [], "start"
+readings, leg = [], 0                    # 0: to -30 mT, 1: up to +30 mT, 2: down again
 deadline = time.monotonic() + 120
 while time.monotonic() < deadline:
     field = float(magnet.query("READ:DEV:GRPZ:PSU:SIG:FLD").rsplit(":", 1)[1].rstrip("T"))
-    readings.append((field, float(lockin.query("OUTP?3"))))
-    if phase == "start" and field < -0.0295: phase = "down"
-    elif phase == "down" and field > 0.0295: phase = "up"
-    elif phase == "up" and field < -0.0295: break
+    readings.append((leg, field, float(lockin.query("OUTP?3"))))
+    if leg == 0 and field < -0.0295: leg = 1
+    elif leg == 1 and field > 0.0295: leg = 2
+    elif leg == 2 and field < -0.0295: break
 print(json.dumps(readings))
 """
 
 
 def _branches(readings) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The readings split into the up and down sweeps (field rising / falling)."""
-    field, r = np.array(readings).T
-    step = np.diff(field)
-    rising = np.concatenate([[False], step > 0])
-    falling = np.concatenate([[False], step < 0])
-    return {"up": (field[rising], r[rising]), "down": (field[falling], r[falling])}
+    """The loop's up sweep (-30 -> +30 mT) and down sweep (+30 -> -30 mT); the first ramp
+    from zero, before the loop, is left out."""
+    leg, field, r = np.array(readings).T
+    return {"up": (field[leg == 1], r[leg == 1]), "down": (field[leg == 2], r[leg == 2])}
 
 
 def _mean_between(branch, low, high) -> float:
@@ -207,7 +205,7 @@ def test_bad_input_gets_one_line_and_exit_2_with_nothing_left_listening(tmp_path
 @contextlib.contextmanager
 def _serving(station_text: str):
     """A lab served from a thread of this process (the conformance stations)."""
-    server = LabServer(parse(station_text, "<test station>"), time_scale=1.0)
+    server = serve_station(parse(station_text, "<test station>"), time_scale=1.0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -303,4 +301,28 @@ def test_a_port_in_use_is_refused_before_anything_listens():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         with pytest.raises(ServeError, match="in use"):
-            LabServer(config, port_base=taken.getsockname()[1] - 1)
+            serve_station(config, port_base=taken.getsockname()[1] - 1)
+
+
+def test_over_the_socket_the_instrument_behaves_as_in_process(vti_server):
+    """pyvisa-py against the served lab: an unknown command is silent and sets the
+    instrument's error queue, as in-process; a device clear (all a raw socket can express:
+    the client drops what is waiting) leaves the next query's reply in step."""
+    import pyvisa
+    from pyvisa.errors import VisaIOError
+
+    smu = next(i for i in vti_server.instruments if i.name == "smu")
+    rm = pyvisa.ResourceManager("@py")
+    k2400 = rm.open_resource(smu.resource, read_termination="\n", write_termination="\n", timeout=300)
+    try:
+        k2400.write("SOUR:CURR:BOGUS 1")
+        with pytest.raises(VisaIOError):
+            k2400.read()  # no reply to an unknown command
+        assert k2400.query("SYST:ERR?").startswith("-113,")  # undefined header
+        assert k2400.query("SYST:ERR?").startswith("0,")
+        k2400.write("*IDN?")  # a reply the client no longer wants ...
+        k2400.clear()
+        assert float(k2400.query("SOUR:CURR?")) == pytest.approx(0.0)  # ... is not read as this one's
+    finally:
+        k2400.close()
+        rm.close()

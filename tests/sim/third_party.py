@@ -18,8 +18,8 @@ Lake Shore 336, the dilution station the Lake Shore 372 and the Triton together
 asks for exactly one, and the harness does not build a Station).
 
 The QCoDeS Triton driver is an ``IPInstrument`` (a raw TCP socket, no VISA). It
-is run unchanged except for its transport: ``write_raw`` / ``ask_raw`` go
-through a pyvisa resource on the live library (see :func:`_visa_bridged`).
+is run unchanged, on the live device served on a loopback port (``sim.serve``),
+as it reaches a real Triton.
 """
 
 from __future__ import annotations
@@ -272,57 +272,31 @@ def qcodes_parameters(instrument) -> list:
     return found
 
 
-class _VisaSocket:
-    """The part of ``socket.socket`` an ``IPInstrument`` uses, carried by a pyvisa
-    resource on the live library: bytes out as written, one reply per ``recv``."""
+def _socket_served(cls, library, resource: str):
+    """A subclass of a QCoDeS ``IPInstrument`` driver, unchanged, and the port on loopback
+    where the live device at ``resource`` is served (``sim.serve``) for it; closing the
+    driver (or calling the returned ``stop``) stops the server."""
+    import threading
 
-    def __init__(self, resource):
-        self.resource = resource
+    from sim.serve import LabServer
 
-    def sendall(self, data: bytes) -> None:
-        self.resource.write_raw(data)
+    server = LabServer({resource: (resource, library.device(resource))})
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
 
-    def recv(self, size: int) -> bytes:
-        from pyvisa import constants, errors
+    def stop() -> None:
+        server.stop()
+        thread.join(timeout=5)
 
-        try:
-            return self.resource.read_raw()
-        except errors.VisaIOError as exc:
-            if exc.error_code == constants.StatusCode.error_timeout:
-                raise TimeoutError("timed out") from exc  # what a socket raises
-            raise
+    class Served(cls):
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                stop()
 
-    def settimeout(self, seconds: float | None) -> None:
-        self.resource.timeout = None if seconds is None else 1000 * seconds
-
-    def shutdown(self, how: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _visa_bridged(cls, library, resource: str, read_termination: str):
-    """A subclass of a QCoDeS ``IPInstrument`` driver whose socket is a pyvisa resource
-    on ``library``; everything above the socket (``_send``, ``_recv``, ``ask_raw``, the
-    terminator) is the driver's own code."""
-    import pyvisa
-
-    class Bridged(cls):
-        def _connect(self) -> None:
-            if self._socket is None:
-                rm = pyvisa.ResourceManager(library)
-                handle = rm.open_resource(resource, read_termination=read_termination, write_termination="")
-                self._socket = _VisaSocket(handle)
-                self.set_timeout(self._timeout)
-
-        def _disconnect(self) -> None:
-            if self._socket is not None:
-                self._socket.resource.close()
-                self._socket = None
-
-    Bridged.__name__ = Bridged.__qualname__ = cls.__name__
-    return Bridged
+    Served.__name__ = Served.__qualname__ = cls.__name__
+    return Served, server.instruments[0].port, stop
 
 
 #: class attributes of QCoDeS drivers that are wall-clock waits, and the value used here
@@ -345,10 +319,13 @@ def construct_qcodes(cls, resource: str, library, **kwargs):
     name = f"{cls.__name__.lower()}_{next(_names)}"
     kwargs.setdefault("timeout", TIMEOUT_S)
     cls = _without_wall_waits(cls)
-    if issubclass(cls, IPInstrument):  # the address is the live device, not a host
-        terminator = kwargs.get("terminator") or inspect.signature(cls.__init__).parameters["terminator"].default
-        bridged = _visa_bridged(cls, library, resource, terminator)
-        return bridged(name, address="sim", port=0, **kwargs)
+    if issubclass(cls, IPInstrument):  # a raw TCP socket: the live device served on loopback
+        served, port, stop = _socket_served(cls, library, resource)
+        try:
+            return served(name, address="127.0.0.1", port=port, **kwargs)
+        except Exception:
+            stop()
+            raise
     return cls(name, resource, visalib=library, **kwargs)
 
 
