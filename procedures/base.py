@@ -32,6 +32,8 @@ class CryoProcedure(Procedure):
     COLUMNS: dict[str, str] = {}
     #: the sample configuration measured
     CONFIGURATION = "four_probe"
+    #: the measured column (what a run file's NXdata plots); None: the last column
+    SIGNAL: str | None = None
 
     # --- lock-in settings every AC measurement shares
     excitation = FloatParameter("Excitation current", units="A", minimum=1e-12, maximum=1e-3, default=10e-9)

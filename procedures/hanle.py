@@ -27,6 +27,7 @@ ALIGNMENTS = {"parallel": 1, "antiparallel": -1}
 class Hanle(NonLocalProcedure):
     NAME = "hanle"
     COLUMNS = {"field_perp": "T", "r_nonlocal": "Ohm", "alignment": ""}
+    SIGNAL = "r_nonlocal"
 
     temperature = FloatParameter("Temperature", units="K", minimum=0.0, maximum=400.0, default=0.046)
     alignment = ListParameter("Injector / detector alignment", choices=list(ALIGNMENTS), default="parallel")

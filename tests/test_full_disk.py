@@ -47,7 +47,7 @@ def _leftovers(folder):
 def test_a_disk_too_small_is_refused_before_anything(tmp_path, monkeypatch):
     st = _station(tmp_path)
     before = sent_to_all(st)
-    monkeypatch.setattr(storage, "free_space", lambda folder: 300 * 1024)
+    monkeypatch.setattr(storage.disk, "free_space", lambda folder: 300 * 1024)
     with pytest.raises(ValueError, match="not enough disk space .* needs about"):
         Runner(st, _tmr(), folder=tmp_path / "runs").run()
     assert sent_to_all(st) == before
@@ -57,14 +57,14 @@ def test_a_disk_too_small_is_refused_before_anything(tmp_path, monkeypatch):
 
 def test_the_disk_guard_pauses_until_space_returns(tmp_path, monkeypatch):
     st = _station(tmp_path, min_free=10 * 1024**2)
-    real = storage.free_space
+    real = storage.disk.free_space
     calls = {"n": 0}
 
     def free(folder):  # another process fills the disk for a while, then space is freed
         calls["n"] += 1
         return 1024**2 if 20 < calls["n"] < 30 else real(folder)
 
-    monkeypatch.setattr(storage, "free_space", free)
+    monkeypatch.setattr(storage.disk, "free_space", free)
     run = load_run(Runner(st, _tmr(), folder=tmp_path / "runs").run())
     assert run.status == "finished"
     assert sorted(run.plan_index.tolist()) == list(range(len(_tmr().plan())))
@@ -78,17 +78,17 @@ def test_a_failed_write_stops_safely_and_the_run_resumes(tmp_path, monkeypatch):
     """ENOSPC injected at the row write: measuring stops, the instruments go safe, the file
     loads with every point flushed before, status says disk full; resume completes it."""
     st = _station(tmp_path)
-    original = storage.RunFile._append
+    original = storage.RunFile._write_block
     calls = {"n": 0}
 
-    def append(self, row, point):
+    def write_block(self):
         calls["n"] += 1
         if calls["n"] == 12:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return original(self, row, point)
+        return original(self)
 
-    monkeypatch.setattr(storage.RunFile, "_append", append)
-    runner = Runner(st, _tmr(), folder=tmp_path / "runs")
+    monkeypatch.setattr(storage.RunFile, "_write_block", write_block)
+    runner = Runner(st, _tmr(), folder=tmp_path / "runs", flush_interval=0)  # a write per row
     path = runner.run()
     run = load_run(path)
     assert run.status == "failed" and "disk full" in run.reason
@@ -96,7 +96,7 @@ def test_a_failed_write_stops_safely_and_the_run_resumes(tmp_path, monkeypatch):
     assert not st.source().output_enabled  # safe state reached
     assert _leftovers(tmp_path / "runs") == []  # no reserve, no .creating
     st.close()
-    monkeypatch.setattr(storage.RunFile, "_append", original)
+    monkeypatch.setattr(storage.RunFile, "_write_block", original)
     resumed = load_run(Runner.for_resume(path).run())
     assert resumed.status == "finished"
     assert sorted(resumed.plan_index.tolist()) == list(range(len(_tmr().plan())))
@@ -184,7 +184,7 @@ def test_a_sequence_too_large_for_the_disk_is_refused(tmp_path, monkeypatch):
     seq = S.load(path)
     st = _station(tmp_path)
     before = sent_to_all(st)
-    monkeypatch.setattr(storage, "free_space", lambda folder: 10 * 1024**2)
+    monkeypatch.setattr(storage.disk, "free_space", lambda folder: 10 * 1024**2)
     with pytest.raises(S.SequenceError, match=r"not enough disk space .* sequence night \(3 runs, 186 points\)"):
         S.SequenceRun(seq, st, tmp_path / "out").start()
     assert sent_to_all(st) == before

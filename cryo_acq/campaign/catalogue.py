@@ -71,18 +71,21 @@ def read_summary(path: str | pathlib.Path) -> dict[str, Any]:
     """What the catalogue keeps about one run file, read without its data columns.
 
     Raises (OSError, ValueError, KeyError, ...) for a file that is not a readable run file."""
-    from cryo_acq.run.storage import FORMAT, _json_bytes, open_run_file
+    from cryo_acq.run.storage import FORMAT, json_record, open_run_file
+    from cryo_acq.run.storage.layout import Paths
 
     with open_run_file(path) as f:
         if f.attrs.get("format") != FORMAT:
             raise ValueError("not a cryo_acq run file")
-        status = f["status"][()].decode()
-        done = f["done"][()]
-        meta = _json_bytes(f["finished_meta"])
+        paths = Paths.of(f)
+        status = f[paths.status][()].decode()
+        done = f[paths.done][()]
+        meta = json_record(f[paths.finished_meta])
         duration = meta.get("station_seconds")
         if duration is None:
-            time = f["data"]["time"] if "time" in f["data"] else None
-            n = time.shape[0] if time is not None else 0
+            data = f[paths.data]
+            time = data["time"] if "time" in data else None
+            n = data["plan_index"].shape[0] if time is not None else 0
             duration = float(time[n - 1] - time[0]) if n >= 2 else 0.0
         record = json.loads(f.attrs["parameters"])
         return {
@@ -93,7 +96,7 @@ def read_summary(path: str | pathlib.Path) -> dict[str, Any]:
             "started": str(f.attrs.get("started", "")),
             "duration": float(duration),
             "parameters": {name: (p.get("value") if isinstance(p, dict) else p) for name, p in record.items()},
-            "reason": f["reason"][()].decode("utf-8", "replace"),
+            "reason": f[paths.reason][()].decode("utf-8", "replace"),
         }
 
 

@@ -135,11 +135,11 @@ class DiskSpace(Guard):
     name = "disk"
 
     def check(self, station, procedure):
-        from cryo_acq.run.storage import _size, free_space
+        from cryo_acq.run.storage.disk import free_space, size_text
 
         free = free_space(self.folder)
         if free < self.min_free:
-            return (f"disk nearly full: {_size(free)} free in {self.folder}, below the {_size(self.min_free)} "
+            return (f"disk nearly full: {size_text(free)} free in {self.folder}, below the {size_text(self.min_free)} "
                     "kept free (make room; the run goes on by itself)")
         return None
 

@@ -64,7 +64,7 @@ class Runner:
 
     def __init__(self, station, procedure, folder=".", path=None, retries: int = 3,
                  on_progress: Callable[[Progress], None] | None = None, guards=None, resume: bool = False,
-                 catalogue: bool = True):
+                 catalogue: bool = True, flush_interval: float | None = None):
         self.station = station
         self.procedure = procedure
         self.folder = folder
@@ -77,6 +77,10 @@ class Runner:
             self.guards.append(DiskSpace(**station.config.guards.enabled().get("disk", {})))
         self.resume = resume  #: continue the run file at ``path`` instead of starting a new one
         self.catalogue = catalogue  #: keep the run catalogue beside the file up to date (the one place it is)
+        #: s of wall time a measured row may wait in memory (the run file's durability window);
+        #: default: the station file's ``run_files.flush_interval``
+        self.flush_interval = (station.config.run_files.flush_interval if flush_interval is None
+                               else float(flush_interval))
         self.status = "running"
         self.reason = ""
         self._checked_plan = None  #: the plan preflight() passed (checked once, used by run())
@@ -174,6 +178,7 @@ class Runner:
             run.log(clock.now(), "error", traceback.format_exc(limit=8)[-1000:])
             log.error("run failed: %s", self.reason)
         finally:
+            run.flush_quietly()  # everything measured is on disk before the safe state's waits
             clock.clear_stop()
             self._confirming = True
             problems = station.safe_state()
@@ -201,7 +206,7 @@ class Runner:
     def _open_file(self, plan, station, clock) -> RunFile:
         procedure = self.procedure
         if self.resume:
-            run = RunFile.reopen(self.path, plan)
+            run = RunFile.reopen(self.path, plan, flush_interval=self.flush_interval)
             run.log(clock.now(), "resume", f"resumed with {int(run.done.sum())} of {len(plan)} points done")
             return run
         if self.path is None:
@@ -209,9 +214,14 @@ class Runner:
                 self.path = new_run_path(self.folder, procedure.NAME)
             except OSError as exc:
                 raise StorageError(f"cannot write run files in {self.folder}: {exc.strerror or exc}") from None
+        config = station.config
         return RunFile.create(self.path, procedure=procedure.NAME, parameters=procedure.parameter_record(),
                               units=procedure.units(), plan=plan, station_text=station.text,
-                              snapshot=station.snapshot(), attrs={"sim": bool(station.sim)})
+                              snapshot=station.snapshot(), attrs={"sim": bool(station.sim)},
+                              signal=getattr(procedure, "SIGNAL", None), station_name=config.name,
+                              sample=config.sim.device if station.sim else config.description,
+                              configuration=getattr(procedure, "CONFIGURATION", ""),
+                              flush_interval=self.flush_interval)
 
     def _catalogue(self) -> None:
         """Keep the run catalogue beside the data up to date (never fails a run)."""
@@ -258,6 +268,7 @@ class Runner:
         clock = self.station.clock
         start = clock.now()
         run.log(start, "pause", "; ".join(f"{g.name}: {message}" for g, message in violations))
+        run.flush_quietly()  # what was measured is on disk while the run waits
         for guard, _ in violations:
             self._retrying(run, f"recover {guard.name}", lambda g=guard: g.recover(self.station))
         timeout = max(g.timeout for g, _ in violations)

@@ -252,6 +252,14 @@ class RetriesSection(_Strict):
         return RetryPolicy(self.attempts, self.backoff, self.backoff_max)
 
 
+class RunFilesSection(_Strict):
+    """How run files are written."""
+
+    flush_interval: float = Field(0.25, ge=0, le=60,
+                                  description="s of wall time a measured row may wait in memory before it is "
+                                              "written (0: every row as it comes)")
+
+
 class ServedLabSection(_Strict):
     """This station is a simulated lab served on sockets (``cryo-acq sim serve`` writes it):
     the station's clock runs at the served lab's pace, so a rehearsal's waits shrink with it."""
@@ -268,6 +276,7 @@ class StationConfig(_Strict):
     safe_state: SafeState = Field(default_factory=SafeState)
     guards: Guards = Field(default_factory=Guards)
     retries: RetriesSection = Field(default_factory=RetriesSection)
+    run_files: RunFilesSection = Field(default_factory=RunFilesSection)
     sim: SimSection = Field(default_factory=SimSection)
     served_lab: ServedLabSection | None = Field(
         None, description="set by cryo-acq sim serve: a served simulated lab, not real instruments")
