@@ -162,8 +162,9 @@ def create(f: h5py.File, *, procedure: str, record: dict, units: dict[str, str],
     for k, axis in enumerate(description["axes"]):
         ds = group.create_dataset(f"axis_{k}", data=np.asarray(axis["values"], float))
         ds.attrs.update(units=units_attr(axis["unit"]), long_name=f"{axis['name']} set-points (plan axis {k})")
-    group.create_dataset("order", data=plan.order())
-    group.create_dataset("done", data=done.astype(bool))
+    group.create_dataset("order", data=plan.order()).attrs.update(
+        units="1", long_name="grid index of every planned point, in the order measured")
+    group.create_dataset("done", data=done.astype(bool)).attrs.update(units="1", long_name="point measured")
 
     parameters = _nx(entry.create_group("parameters"), "NXparameters")
     for name, entry_ in record_parameters(record).items():
