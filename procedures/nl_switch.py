@@ -18,7 +18,8 @@ import math
 import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter, Parameter
 
-from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, setup_lockin, wait_until_passes
+from cryo_acq.run.continuous import FieldSweep
+from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
 from .base import CryoProcedure, ProcedureError, check_excitation
@@ -105,7 +106,10 @@ class NonLocalProcedure(CryoProcedure):
 
 class NLSwitch(NonLocalProcedure):
     NAME = "nl-switch"
-    COLUMNS = {"field": "T", "direction": "", "r_nonlocal": "Ohm"}
+    #: ``field``: the field each reading belongs to (continuous: at the lock-in's delay);
+    #: ``field_at_reading``: the field measured when the lock-in was read
+    COLUMNS = {"field": "T", "direction": "", "r_nonlocal": "Ohm", "field_at_reading": "T"}
+    SIGNAL = "r_nonlocal"
 
     injection_current = FloatParameter("DC injection current", units="A", minimum=-1e-3, maximum=1e-3,
                                        default=0.1e-6)
@@ -156,44 +160,18 @@ class NLSwitch(NonLocalProcedure):
         self.magnetise(station, self.preparation_field, self.rate)
         station.magnet.ramp_to(x=self.field_start, rate=self.rate)
         setup_lockin(self._m, self.lockin_settings())
-        self._heading = None  # continuous: where the magnet is ramping to
+        if self.mode == "continuous":
+            self._sweep = FieldSweep(station, "x", self.rate, self.field_step, self.note)
+            self._sweep.start(self._m.lockin)
 
     def measure(self, station, point) -> dict:
         if self.mode == "continuous":
-            field = self._passing(station, point)
-            r_nonlocal, field = self._read_on_the_fly(station, field)
+            end = self.field_stop if point.direction == self._first_direction() else self.field_start
+            self._sweep.pass_point(point.setpoints["field"], end, point.direction)
+            r_nonlocal, field, at_reading = self._sweep.read(self._m.lockin, self.settle_fraction)
         else:
             station.magnet.ramp_to(x=point.setpoints["field"], rate=self.rate)
             r_nonlocal = read_resistance(self._m, self.lockin_settings())
-            field = station.magnet.field()["x"]
-        return {"field": field, "direction": point.direction, "r_nonlocal": r_nonlocal}
-
-    # --- continuous sweeps
-    def _passing(self, station, point) -> float:
-        """Keep the magnet ramping toward the end of this branch; wait until the measured
-        field passes the planned one. Returns the measured field then (T)."""
-        magnet = station.magnet
-        target = point.setpoints["field"]
-        direction = point.direction
-        end = self.field_stop if direction == self._first_direction() else self.field_start
-        if self._heading != end:
-            magnet.start_ramp(x=end, rate=self.rate)
-            self._heading = end
-        if target == end:  # the ramp ends here: the field settles on it
-            magnet.wait()
-            return magnet.field()["x"]
-        poll = 0.1 * abs(self.field_step) / self.rate
-        timeout = 2.0 * abs(end - target) / self.rate + 60.0 * max(poll, 1.0)
-        return wait_until_passes(station, lambda: magnet.field()["x"], target, direction, poll, timeout,
-                                 what="field x")
-
-    def _read_on_the_fly(self, station, field: float) -> tuple[float, float]:
-        """Read the lock-in now (no settling: the field keeps moving). On an overload,
-        re-range and read again, recording the field measured at that second reading."""
-        li = self._m.lockin
-        reading = li.measure()
-        if reading.overload:
-            li.auto_range(settle_fraction=self.settle_fraction)
-            reading = li.measure()
-            field = station.magnet.field()["x"]
-        return li.resistance(reading), field
+            field = at_reading = station.magnet.field()["x"]
+        return {"field": field, "direction": point.direction, "r_nonlocal": r_nonlocal,
+                "field_at_reading": at_reading}

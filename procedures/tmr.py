@@ -2,16 +2,21 @@
 
 At a fixed temperature and DC bias, the in-plane field along the easy axis (x)
 goes -field_max -> +field_max -> -field_max in steps; at each step the lock-in
-reads the junction's dV/dI. Columns: temperature (K), field (T, measured),
-direction (+1 up, -1 down), resistance (ohm).
+reads the junction's dV/dI. With ``mode=continuous`` the field ramps through each
+branch at ``rate`` and the lock-in is read on the fly, each reading assigned to the
+field at the lock-in's delay (``cryo_acq/run/continuous.py``). Columns: temperature (K),
+field (T, measured), direction (+1 up, -1 down), resistance (ohm), field_at_reading (T).
 """
 
 from __future__ import annotations
 
-from pymeasure.experiment import FloatParameter
+import math
 
+from pymeasure.experiment import FloatParameter, ListParameter
+
+from cryo_acq.run.continuous import FieldSweep
 from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
-from cryo_acq.run.sweeps import Axis, Plan, loop
+from cryo_acq.run.sweeps import Axis, Plan, PlanError, loop
 
 from .base import CryoProcedure, check_excitation
 
@@ -19,16 +24,29 @@ from .base import CryoProcedure, check_excitation
 class TMR(CryoProcedure):
     NAME = "tmr"
     CONFIGURATION = "mtj"
-    COLUMNS = {"temperature": "K", "field": "T", "direction": "", "resistance": "Ohm"}
+    #: ``field``: the field each reading belongs to (continuous: at the lock-in's delay);
+    #: ``field_at_reading``: the field measured when the lock-in was read
+    COLUMNS = {"temperature": "K", "field": "T", "direction": "", "resistance": "Ohm", "field_at_reading": "T"}
+    SIGNAL = "resistance"
 
     temperature = FloatParameter("Temperature", units="K", minimum=0.0, maximum=400.0, default=1.5)
     field_max = FloatParameter("Field amplitude", units="T", minimum=0.0, maximum=20.0, default=0.05)
     field_step = FloatParameter("Field step", units="T", minimum=0.0, maximum=1.0, default=0.002)
     current = FloatParameter("DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=0.1e-6)
     rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
+    mode = ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
+
+    @property
+    def guard_magnet_holding(self) -> bool:
+        """A continuous loop ramps while it reads: the magnet guard only watches for quenches."""
+        return self.mode != "continuous"
 
     def plan(self):
         values, directions = loop(self.field_max, self.field_step, "field")
+        if self.mode == "continuous":
+            if not (math.isfinite(self.rate) and self.rate > 0):
+                raise PlanError(f"{self.NAME}: a continuous loop needs a positive rate, got {self.rate!r}")
+            return Plan(Axis("field", "T", values), directions=directions, mode="continuous", rate=self.rate)
         return Plan(Axis("field", "T", values), directions=directions)
 
     def check(self, station, plan) -> None:
@@ -44,15 +62,26 @@ class TMR(CryoProcedure):
         set_bias(self._m, self.current)
         setup_lockin(self._m, self.lockin_settings())
         station.magnet.ramp_to(x=-self.field_max, rate=self.rate)  # both electrodes saturated along -x
+        if self.mode == "continuous":
+            self._sweep = FieldSweep(station, "x", self.rate, self.field_step, self.note)
+            self._sweep.start(self._m.lockin)
 
     def prepare_from(self, station, point) -> None:
         """Resuming on the down branch: come from positive saturation, as the loop did."""
         self.prepare(station)
         if point.direction < 0:
             station.magnet.ramp_to(x=self.field_max, rate=self.rate)
+            if self.mode == "continuous":
+                self._sweep.start(self._m.lockin)
 
     def measure(self, station, point) -> dict:
-        station.magnet.ramp_to(x=point.setpoints["field"], rate=self.rate)
-        resistance = read_resistance(self._m, self.lockin_settings())
-        return {"temperature": station.temperature.temperature(), "field": station.magnet.field()["x"],
-                "direction": point.direction, "resistance": resistance}
+        if self.mode == "continuous":
+            end = self.field_max if point.direction > 0 else -self.field_max
+            self._sweep.pass_point(point.setpoints["field"], end, point.direction)
+            resistance, field, at_reading = self._sweep.read(self._m.lockin, self.settle_fraction)
+        else:
+            station.magnet.ramp_to(x=point.setpoints["field"], rate=self.rate)
+            resistance = read_resistance(self._m, self.lockin_settings())
+            field = at_reading = station.magnet.field()["x"]
+        return {"temperature": station.temperature.temperature(), "field": field, "direction": point.direction,
+                "resistance": resistance, "field_at_reading": at_reading}

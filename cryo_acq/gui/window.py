@@ -248,11 +248,15 @@ def _read_back(results: RunResults) -> None:
 
 
 # --------------------------------------------------------------------------- the procedure window
-def default_axes(columns: list[str], plan: PlanInfo) -> tuple[str, str]:
+def default_axes(columns: list[str], plan: PlanInfo, signal: str | None = None) -> tuple[str, str]:
+    """x: the plan's inner axis; y: the procedure's measured column (``SIGNAL``), else the
+    last column that is neither x nor a label."""
     columns = [c for c in columns if c != "time"]
     outer = plan.outer.name if plan.outer is not None else None
     x = plan.inner.name if plan.inner.name in columns else next((c for c in columns if c != outer), columns[0])
-    candidates = [c for c in columns if c not in (x, "direction", "alignment")]
+    if signal in columns and signal != x:
+        return x, signal
+    candidates = [c for c in columns if c not in (x, "direction", "alignment") and not c.endswith("_at_reading")]
     return x, (candidates[-1] if candidates else columns[-1])
 
 
@@ -267,7 +271,7 @@ class ProcedureWindow(ManagedWindowBase):
         self.plan_info = PlanInfo.of(proto.plan())
         units = proto.units()  # every procedure's columns are fixed on its class
         columns = list(units)
-        x, y = default_axes(list(proto.DATA_COLUMNS), self.plan_info)
+        x, y = default_axes(list(proto.DATA_COLUMNS), self.plan_info, getattr(proto, "SIGNAL", None))
         self.curve_tab = CurveTab("Curves", columns, units, x, y)
         widgets = [self.curve_tab]
         self.map_tab = None

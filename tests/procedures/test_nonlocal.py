@@ -18,6 +18,7 @@ from procedures.nl_map import NLMap
 from procedures.nl_switch import NLSwitch
 
 from conftest import sent_to_all
+from tests.procedures.loops import branch_crossings
 
 STEP = 0.001  # T, nl-switch field step
 
@@ -77,7 +78,7 @@ def _record_ramps(station, monkeypatch):
 # --------------------------------------------------------------------------- nl-switch
 def test_nl_switch_two_levels_near_the_detector_coercive_field(dilution_b, tmp_path):
     run, _ = _run(dilution_b(), NLSwitch, tmp_path, injection_current=0.1e-6)
-    assert run.units == {"field": "T", "direction": "", "r_nonlocal": "Ohm", "time": "s"}
+    assert run.units == {"field": "T", "direction": "", "r_nonlocal": "Ohm", "field_at_reading": "T", "time": "s"}
     b, r = run.data["field"], run.data["r_nonlocal"]
     assert b[0] == pytest.approx(0.0, abs=1e-4) and b[-1] == pytest.approx(0.04, abs=1e-4)
     assert np.all(run.data["direction"] == 1)  # a single up sweep
@@ -121,7 +122,10 @@ def test_nl_switch_continuous_matches_stepped_and_records_the_measured_field(dil
     planned = np.array([p.setpoints["field"] for p in procedure.plan().points])[run.plan_index]
     b, r = run.data["field"], run.data["r_nonlocal"]
     # the measured field, read as it passed each planned field: never before it, at most a poll or two after
-    assert np.all(b - planned >= -1e-9) and np.all(b - planned < 0.5e-3)
+    at_reading = run.data["field_at_reading"]
+    assert np.all(at_reading - planned >= -1e-9) and np.all(at_reading - planned < 0.5e-3)
+    # each reading belongs to the field of the lock-in's delay (4 x 30 ms) before it
+    assert np.median(at_reading - b) == pytest.approx(4 * 0.03 * 0.005, abs=0.1e-3)
     assert not np.allclose(b, planned, atol=1e-6, rtol=0)
     # one ramp toward the end of the sweep, not one set-point per reading
     assert ramps == [-0.04, 0.0, 0.04]
@@ -130,6 +134,33 @@ def test_nl_switch_continuous_matches_stepped_and_records_the_measured_field(dil
         levels.append((np.median(rr[bb < 0.010]), np.median(rr[(bb > 0.0135) & (bb < 0.019)])))
     b_stepped = _first_switch(stepped.data["field"], stepped.data["r_nonlocal"], levels[0])
     assert _first_switch(b, r, levels[1]) == pytest.approx(b_stepped, abs=2 * STEP)
+
+
+def test_continuous_loop_corrected_for_the_lockins_delay_has_no_false_hysteresis(dilution_b, tmp_path):
+    """A spin-valve loop (-40 -> +40 -> -40 mT) swept continuously at 5 mT/s with tau 0.3 s at
+    24 dB/oct (a lag of 4 tau r = 6 mT): with each reading assigned to the field at the
+    lock-in's delay, the switching fields are those of the stepped loop within a step and
+    the loop is symmetric; the field at the reading shows the false hysteresis, 2 x 6 mT."""
+    common = dict(field_start=-0.04, field_stop=0.04, preparation_field=-0.04, loop=True, time_constant=0.3)
+    stepped, _ = _run(dilution_b(), NLSwitch, tmp_path, **common)
+    run, _ = _run(dilution_b(), NLSwitch, tmp_path, mode="continuous", rate=0.005, **common)
+    assert any(kind == "correction" and "0.3" in message for _, kind, message in run.log)
+    assert np.ptp(stepped.data["time"]) > 10 * np.ptp(run.data["time"])  # the loop's fridge time
+
+    r = stepped.data["r_nonlocal"]
+    mid = (np.median(r) + r.min()) / 2  # half-way between the parallel and antiparallel levels
+    s_up, s_down = branch_crossings(stepped.data, "field", "r_nonlocal", mid)
+    c_up, c_down = branch_crossings(run.data, "field", "r_nonlocal", mid)
+    raw_up, raw_down = branch_crossings(run.data, "field_at_reading", "r_nonlocal", mid)
+    assert len(s_up) == len(c_up) == len(s_down) == len(c_down) == 2  # into the antiparallel window and out
+    # where the stepped loop switches, within the residual of a delay-only correction (the
+    # filtered jump's midpoint is 0.33 tau r early, and a narrow window is smeared further)
+    np.testing.assert_allclose(c_up, s_up, atol=1.5 * STEP)
+    np.testing.assert_allclose(c_down, s_down, atol=1.5 * STEP)
+    np.testing.assert_allclose(c_up, -c_down, atol=1.5 * STEP)  # no false hysteresis: a symmetric loop
+    lag = 4 * 0.3 * 0.005
+    np.testing.assert_allclose(raw_up - c_up, lag, atol=STEP)  # uncorrected: late by the lag ...
+    np.testing.assert_allclose(raw_down - c_down, -lag, atol=STEP)  # ... both ways: 2 x lag apart
 
 
 # --------------------------------------------------------------------------- nl-map
