@@ -42,7 +42,7 @@ def test_tmr_run_file_holds_the_loop_and_everything_about_the_run(tmp_path):
     path = Runner(st, _tmr(), folder=tmp_path / "runs").run()
     run = load_run(path)
     assert run.status == "finished" and run.finished
-    assert set(run.data) == {"temperature", "field", "direction", "resistance", "time"}
+    assert set(run.data) == {"temperature", "field", "direction", "resistance", "field_at_reading", "time"}
     assert run.units == {"temperature": "K", "field": "T", "direction": "", "resistance": "Ohm", "time": "s"}
     n = len(_tmr().plan())
     assert run.done.all() and len(run.data["field"]) == n
