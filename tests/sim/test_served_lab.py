@@ -246,6 +246,7 @@ def test_clients_in_any_order_share_one_state_and_a_bad_client_changes_nothing(v
     junk, junk_reader = _connect(lab_server, "smu")
     try:
         a.sendall(b"SOUR:CURR 1.5E-06\n")
+        assert float(_ask(a, ra, "SOUR:CURR?")) == pytest.approx(1.5e-6)  # taken (one socket keeps order)
         assert float(_ask(b, rb, "SOUR:CURR?")) == pytest.approx(1.5e-6)  # one instrument, one state
         half.sendall(b"SOUR:CURR 9E-3")  # ... and gone mid-line: nothing of it arrives
         half.close()
@@ -284,7 +285,8 @@ def test_a_magnet_ramp_moves_in_served_time(dilution_server):
         for reader in (rm, rw):
             reader.readline(), reader.readline()
         magnet.sendall(b"CONF:RAMP:RATE:FIELD 1,0.05,9\nCONF:FIELD:TARG 0.5\nRAMP\n")
-        assert _ask(watcher, rw, "STATE?") == "1"  # ramping
+        assert _ask(magnet, rm, "*OPC?") == "1"  # the ramp has started (two sockets do not keep order)
+        assert _ask(watcher, rw, "STATE?") == "1"  # ramping, as another client sees it
         t0 = time.monotonic()
         time.sleep(0.2)
         field = float(_ask(watcher, rw, "FIELD:MAG?"))
