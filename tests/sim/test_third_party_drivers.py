@@ -218,3 +218,34 @@ def test_commands_added_to_the_device_files_read_through_the_live_lab_and_unknow
         smu.ask(":TRACE:FEED:CONTROL?")  # not simulated: silent
     assert smu.ask(":SYST:ERR?").strip() == '-113,"Undefined header"'
     assert smu.buffer_points == 100
+
+
+def test_qcodes_mercury_ramp_reports_hold_once_arrived_through_the_live_lab():
+    """The Mercury iPS holds again when a ramp arrives (QCoDeS's blocking ramps poll for the
+    end of TO SET); a target set after arrival waits for the next RTOS; an unknown command
+    gets the instrument's own INVALID reply."""
+    from qcodes.instrument import Instrument
+    from qcodes.instrument_drivers.oxford import OxfordMercuryiPS
+
+    live = build_live_lab("dilution")
+    try:
+        ips = construct_qcodes(OxfordMercuryiPS, live.resource("magnet"), live.visalib)
+        x = ips.GRPX
+        x.field_ramp_rate(0.01)  # T/s
+        x.field_target(0.05)
+        x.ramp_to_target()
+        assert x.ramp_status() == "TO SET"
+        live.clock.sleep(2.0)
+        assert x.ramp_status() == "TO SET" and 0.0 < x.field() < 0.05
+        live.clock.sleep(10.0)
+        assert x.ramp_status() == "HOLD" and x.field() == pytest.approx(0.05)
+        x.field_target(0.1)  # held: nothing moves until the next RTOS
+        live.clock.sleep(10.0)
+        assert x.ramp_status() == "HOLD" and x.field() == pytest.approx(0.05)
+        device = live.device("magnet")
+        before = device.message_count
+        reply = ips.visa_handle.query("READ:DEV:GRPX:PSU:SIG:BOGUS")
+        assert reply == "STAT:DEV:GRPX:PSU:SIG:BOGUS:INVALID" and device.message_count == before + 1
+        assert x.field() == pytest.approx(0.05)  # the instrument carries on
+    finally:
+        Instrument.close_all()
