@@ -18,8 +18,8 @@ import math
 import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter, Parameter
 
-from cryo_acq.run.continuous import FieldSweep
-from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
+from cryo_acq.run.continuous import FieldSweep, field_point
+from cryo_acq.run.measure import go_to_temperature, set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
 from .base import CryoProcedure, ProcedureError, check_excitation
@@ -165,13 +165,9 @@ class NLSwitch(NonLocalProcedure):
             self._sweep.start(self._m.lockin)
 
     def measure(self, station, point) -> dict:
-        if self.mode == "continuous":
-            end = self.field_stop if point.direction == self._first_direction() else self.field_start
-            self._sweep.pass_point(point.setpoints["field"], end, point.direction)
-            r_nonlocal, field, at_reading = self._sweep.read(self._m.lockin, self.settle_fraction)
-        else:
-            station.magnet.ramp_to(x=point.setpoints["field"], rate=self.rate)
-            r_nonlocal = read_resistance(self._m, self.lockin_settings())
-            field = at_reading = station.magnet.field()["x"]
+        continuous = self.mode == "continuous"
+        end = self.field_stop if point.direction == self._first_direction() else self.field_start
+        r_nonlocal, field, at_reading = field_point(station, self._m, self.lockin_settings(), point, self.rate,
+                                                    self._sweep if continuous else None, end=end)
         return {"field": field, "direction": point.direction, "r_nonlocal": r_nonlocal,
                 "field_at_reading": at_reading}

@@ -14,8 +14,8 @@ import math
 
 from pymeasure.experiment import FloatParameter, ListParameter
 
-from cryo_acq.run.continuous import FieldSweep
-from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
+from cryo_acq.run.continuous import FieldSweep, field_point
+from cryo_acq.run.measure import go_to_temperature, set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, loop
 
 from .base import CryoProcedure, check_excitation
@@ -75,13 +75,9 @@ class TMR(CryoProcedure):
                 self._sweep.start(self._m.lockin)
 
     def measure(self, station, point) -> dict:
-        if self.mode == "continuous":
-            end = self.field_max if point.direction > 0 else -self.field_max
-            self._sweep.pass_point(point.setpoints["field"], end, point.direction)
-            resistance, field, at_reading = self._sweep.read(self._m.lockin, self.settle_fraction)
-        else:
-            station.magnet.ramp_to(x=point.setpoints["field"], rate=self.rate)
-            resistance = read_resistance(self._m, self.lockin_settings())
-            field = at_reading = station.magnet.field()["x"]
+        continuous = self.mode == "continuous"
+        resistance, field, at_reading = field_point(
+            station, self._m, self.lockin_settings(), point, self.rate, self._sweep if continuous else None,
+            end=self.field_max if point.direction > 0 else -self.field_max)
         return {"temperature": station.temperature.temperature(), "field": field, "direction": point.direction,
                 "resistance": resistance, "field_at_reading": at_reading}

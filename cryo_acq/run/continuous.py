@@ -26,6 +26,7 @@ from collections import deque
 
 import numpy as np
 
+from cryo_acq.run.measure import read_resistance
 from cryo_acq.station.clock import WaitTimeout
 
 
@@ -141,3 +142,18 @@ class FieldSweep:
             reading, at_reading, field = read_on_the_fly(self.station.clock, lockin, self._field, self.track,
                                                          self.delay)
         return lockin.resistance(reading), field, at_reading
+
+
+def field_point(station, measurement, settings, point, rate: float, sweep: FieldSweep | None = None,
+                end: float | None = None, axis: str = "x") -> tuple[float, float, float]:
+    """One point of a field-swept procedure: (resistance, field the reading belongs to,
+    field measured at the reading). Stepped (``sweep`` None): ramp to the point, settle,
+    read. Continuous: pass the point on the way to ``end`` and read on the fly."""
+    target = point.setpoints["field"]
+    if sweep is not None:
+        sweep.pass_point(target, end, point.direction)
+        return sweep.read(measurement.lockin, settings.settle_fraction)
+    station.magnet.ramp_to(rate=rate, **{axis: target})
+    resistance = read_resistance(measurement, settings)
+    field = station.magnet.field()[axis]
+    return resistance, field, field

@@ -223,7 +223,7 @@ def load_run(path: str | pathlib.Path) -> Run:
     :raises RunFileError: (one line) for anything that is not a readable run file."""
     path = pathlib.Path(path)
     try:
-        with _opened(path) as f:
+        with open_run_file(path) as f:
             return _read(path, f, lazy=False)
     except Incomplete as exc:
         raise Incomplete(f"{path}: not a readable run file ({exc})") from None
@@ -248,12 +248,6 @@ def open_run(path: str | pathlib.Path):
         yield _read(path, f, lazy=True)
     finally:
         f.close()
-
-
-@contextlib.contextmanager
-def _opened(path: pathlib.Path):
-    with open_run_file(path) as f:
-        yield f
 
 
 class _Rows:
