@@ -94,12 +94,13 @@ class SimLab:
         t = self.clock.now() if t is None else t
         return Environment(t=t, temperature=max(self.fridge.temperature_at(t), 1e-4), field=self.field_at(t))
 
-    def dc_current(self, configuration: str) -> float:
-        """Sum of the DC currents the SMUs drive through ``configuration`` (A)."""
+    def dc_current(self, configuration: str, t: float | None = None) -> float:
+        """Sum of the DC currents the SMUs drive through ``configuration`` (A) at station
+        time ``t`` (default now)."""
         total = 0.0
         for source, conf in self.source_routes.items():
             if conf == configuration:
-                total += self.models[source].output_current
+                total += self.models[source].output_current_at(t)
         return total
 
     # --- what instruments measure
@@ -112,15 +113,18 @@ class SimLab:
         self.sample.observe(env)
         i_ac = excitation_rms / route.series_resistor
         r_diff = self.sample.differential_resistance(
-            route.configuration, self.dc_current(route.configuration), env, route.channel)
+            route.configuration, self.dc_current(route.configuration, t), env, route.channel)
         return complex(route.preamp_gain * i_ac * r_diff)
 
-    def source_voltage(self, source: str, current: float) -> float:
-        """DC voltage (V) an SMU sees when it drives ``current`` (A) now."""
+    def source_voltage(self, source: str, current: float, t: float | None = None) -> float:
+        """DC voltage (V) an SMU sees when it drives ``current`` (A) at station time ``t``
+        (default now). The sample is observed at ``t``, never later: a lock-in's filter
+        integrating its past asks for the past, and a later observation would show it a
+        history-dependent state (a switched electrode) before its time."""
         configuration = self.source_routes.get(source)
         if configuration is None:
             return 0.0  # open terminals: no current path, no drop modelled
-        env = self.environment()
+        env = self.environment(t)
         self.sample.observe(env)
         route = next((r for r in self.lockin_routes.values() if r.configuration == configuration), None)
         return self.sample.voltage(configuration, current, env, route.channel if route else None)

@@ -7,17 +7,19 @@ frequency). A reading taken while a field ramps at rate r therefore belongs to t
 of n tau before, r n tau behind the field measured at the reading: in a loop swept up
 and down that is a false hysteresis of 2 r n tau.
 
-So each continuous reading is assigned to the swept quantity at the filter's delay:
-the filter's settings are read back from the instrument, and the quantity's measured
-history (every poll while the sweep runs, :class:`Track`) is interpolated at the
-reading's time minus n tau. The raw value measured at the reading is kept beside it.
+So each continuous reading belongs to the swept quantity at the filter's delay: the
+filter's settings are read back from the instrument, the quantity's measured history
+(every poll while the sweep runs, :class:`Track`) is kept, and the reading for a planned
+value is taken n tau after the measured quantity passed it (at the end of a branch, n tau
+after arrival), so the readings cover the whole branch, each assigned to the measured
+value n tau before it. The raw value measured at the reading is kept beside it.
 
 Residual error: exact for a linear ramp. Where the signal itself jumps (a switching
 field) the filtered jump is spread over a few tau; its midpoint lies at
 ``gammaincinv(n, 0.5) tau`` (3.67 tau for 24 dB/oct) rather than n tau, so a switching
 field read at the midpoint comes out early by about ``(n - gammaincinv(n, 0.5)) tau r``
 (0.33 tau r for 24 dB/oct, 0.31 tau r for 12 dB/oct), an order of magnitude below the
-uncorrected lag of n tau r.
+uncorrected lag of n tau r. :mod:`cryo_acq.analysis.deconvolution` removes that too.
 """
 
 from __future__ import annotations
@@ -48,6 +50,22 @@ class Track:
             return float("nan")
         return float(np.interp(t, np.fromiter(self.times, float), np.fromiter(self.values, float)))
 
+    def passed(self, target: float, direction: int, since: float, tolerance: float = 0.0) -> float | None:
+        """The station time (interpolated between measurements) at which the value first
+        reached ``target`` moving in ``direction`` after time ``since``; None if it has not."""
+        times = np.fromiter(self.times, float)
+        values = np.fromiter(self.values, float)
+        keep = times >= since
+        times, values = times[keep], values[keep]
+        reached = np.flatnonzero((values - target) * direction >= -tolerance)
+        if not reached.size:
+            return None
+        k = int(reached[0])
+        if k == 0 or values[k] == values[k - 1]:
+            return float(times[k])
+        f = np.clip((target - values[k - 1]) / (values[k] - values[k - 1]), 0.0, 1.0)
+        return float(times[k - 1] + f * (times[k] - times[k - 1]))
+
 
 def filter_delay(lockin) -> tuple[float, int, float]:
     """(delay s, poles, time constant s) of a lock-in's output filter, read back from it."""
@@ -56,95 +74,133 @@ def filter_delay(lockin) -> tuple[float, int, float]:
     return poles * tau, poles, tau
 
 
-def wait_passing(clock, read, target: float, direction: int, poll: float, timeout: float, track: Track,
-                 what: str = "value") -> float:
-    """Wait (station clock) until ``read()`` has reached ``target`` moving in ``direction``
-    (+1 rising, -1 falling), recording every value read in ``track``; returns the value
-    read then."""
-    start = clock.now()
-    while True:
-        value = read()
-        track.add(clock.now(), value)
-        if (value - target) * direction >= 0:
-            return value
-        if clock.now() - start > timeout:
-            raise WaitTimeout(f"{what} did not reach {target:g} within {timeout:g} s (at {value:g})")
-        clock.sleep(poll)
+# --------------------------------------------------------------------------- what moves
+class MagnetAxis:
+    """A magnet axis as the moving part of a continuous sweep."""
+
+    unit, what = "T", "field"
+
+    def __init__(self, station, axis: str, rate: float):
+        self.magnet, self.axis, self.rate = station.magnet, axis, float(rate)
+        self.name = f"{axis} field"
+
+    def position(self) -> float:
+        return self.magnet.field_on(self.axis)
+
+    def head_to(self, end: float) -> None:
+        self.magnet.start_ramp(rate=self.rate, **{self.axis: end})
+
+    def arrive(self) -> None:
+        """Wait until the supply holds at the end of the ramp."""
+        self.magnet.wait()
 
 
-def read_on_the_fly(clock, lockin, read_position, track: Track, delay: float):
-    """Read the lock-in now (no settling: the sweep keeps moving). Returns (reading,
-    position measured at the reading, position at the filter's delay before it)."""
-    reading = lockin.measure()
-    t = clock.now()
-    position = read_position()
-    track.add(clock.now(), position)
-    return reading, position, track.at(t - delay)
+class TemperatureRamp:
+    """The temperature controller's set-point ramp as the moving part of a continuous
+    sweep; the position is the measured temperature, which approaches the end of the ramp
+    exponentially (so the end counts as reached within the sweep's tolerance)."""
+
+    unit, what, name = "K", "temperature", "temperature"
+
+    def __init__(self, station, rate: float):
+        self.controller, self.rate = station.temperature, float(rate)
+
+    def position(self) -> float:
+        return self.controller.temperature()
+
+    def head_to(self, end: float) -> None:
+        self.controller.start_ramp(end, self.rate)
+
+    arrive = None  #: the end is passed like any other point, within the tolerance
 
 
-class FieldSweep:
-    """A continuous field sweep along one magnet axis, read on the fly by a lock-in, each
-    reading assigned to the field at the lock-in's delay (the one implementation every
-    field-swept procedure uses in ``mode=continuous``).
+# --------------------------------------------------------------------------- the sweep
+class ContinuousSweep:
+    """A continuous sweep of one quantity, read on the fly by a lock-in, each reading
+    assigned to the measured quantity at the lock-in's delay before it (the one
+    implementation every swept procedure uses in ``mode=continuous``).
 
-    Call :meth:`start` once the magnet sits at the sweep's first field and the lock-in is
-    set up; then, for each planned point, :meth:`pass_point` (the field keeps ramping
-    toward the end of its branch; returns when it has passed the point) and :meth:`read`.
+    Call :meth:`start` once the quantity sits at the sweep's first value and the lock-in
+    is set up; then, for each planned point, :meth:`pass_point` (the quantity keeps moving
+    toward the end of its branch; returns one filter delay after it passed the point) and
+    :meth:`read`.
     """
 
-    def __init__(self, station, axis: str, rate: float, step: float, note=None):
-        self.station, self.axis, self.rate, self.step = station, axis, float(rate), abs(float(step))
-        self.note = note
+    def __init__(self, station, mover, step: float, note=None, tolerance: float = 0.0):
+        self.station, self.mover, self.rate = station, mover, mover.rate
+        self.step, self.tolerance, self.note = abs(float(step)), float(tolerance), note
         self.track = Track()
         self.delay = 0.0
         self._heading: float | None = None
+        self._since = 0.0
 
-    def _field(self) -> float:
-        return self.station.magnet.field()[self.axis]
+    @property
+    def poll(self) -> float:
+        """Station seconds between position polls: a tenth of a step's time."""
+        return 0.1 * self.step / self.rate
+
+    def _follow(self) -> float:
+        value = self.mover.position()
+        self.track.add(self.station.clock.now(), value)
+        return value
 
     def start(self, lockin) -> None:
-        """Record where the field stands; read the lock-in's filter back; say so in the log."""
-        clock = self.station.clock
-        self.track.add(clock.now(), self._field())
+        """Record where the quantity stands; read the lock-in's filter back; say so in the log."""
+        self._follow()
         self.delay, poles, tau = filter_delay(lockin)
         self._heading = None
         if self.note is not None:
-            self.note(f"continuous: each reading's {self.axis} field is the measured field {self.delay:g} s "
+            self.note(f"continuous: each reading's {self.mover.name} is the one measured {self.delay:g} s "
                       f"before it (the lock-in's delay, {poles} poles x {tau:g} s, read back); "
-                      f"<column>_at_reading is the field measured at the reading", kind="correction")
+                      f"<column>_at_reading is the {self.mover.what} measured at the reading", kind="correction")
 
     def pass_point(self, target: float, end: float, direction: int) -> float:
-        """Keep the magnet ramping toward ``end`` (the end of this branch); wait until the
-        measured field has passed ``target`` moving in ``direction``. At the end of a
-        branch, wait for the ramp to arrive and the lock-in to catch up."""
-        magnet, clock = self.station.magnet, self.station.clock
-        if self._heading != end:
-            magnet.start_ramp(rate=self.rate, **{self.axis: end})
+        """Keep moving toward ``end`` (the end of this branch) until the measured quantity
+        has passed ``target`` in ``direction``, then follow it for the lock-in's delay.
+        Returns the station time at which it passed."""
+        clock = self.station.clock
+        if self._heading != end:  # a new branch starts where the quantity was last measured
+            self._since = self.track.times[-1] if self.track.times else clock.now()
+            self.mover.head_to(end)
             self._heading = end
-        if target == end:
-            magnet.wait()
-            field = self._field()
-            self.track.add(clock.now(), field)
-            clock.sleep(self.delay)
-            return field
-        poll = 0.1 * self.step / self.rate
-        timeout = 2.0 * abs(end - target) / self.rate + 60.0 * max(poll, 1.0)
-        return wait_passing(clock, self._field, target, direction, poll, timeout, self.track,
-                            what=f"field {self.axis}")
+        timeout = 2.0 * abs(end - target) / self.rate + 60.0 * max(self.poll, 1.0)
+        start = clock.now()
+        near = target - direction * 0.5 * self.step if target == end and self.mover.arrive else target
+        while (passed := self.track.passed(near, direction, self._since, self.tolerance)) is None:
+            if clock.now() - start > timeout:
+                raise WaitTimeout(f"{self.mover.name} did not reach {target:g} {self.mover.unit} within "
+                                  f"{timeout:g} s (at {self.track.values[-1]:g})")
+            clock.sleep(self.poll)
+            self._follow()
+        if near != target:  # the end of a branch: the supply holds there
+            self.mover.arrive()
+            self._follow()
+            passed = self.track.passed(target, direction, self._since, self.tolerance) or clock.now()
+        while (left := passed + self.delay - clock.now()) > 0:
+            clock.sleep(min(self.poll, left))
+            self._follow()
+        return passed
 
     def read(self, lockin, settle_fraction: float = 0.999) -> tuple[float, float, float]:
-        """(resistance, field at the lock-in's delay before the reading, field at the
-        reading). On an overload, re-range and read again."""
-        reading, at_reading, field = read_on_the_fly(self.station.clock, lockin, self._field, self.track,
-                                                     self.delay)
+        """(resistance, quantity at the lock-in's delay before the reading, quantity
+        measured at the reading). On an overload, re-range and read again."""
+        clock = self.station.clock
+        reading = lockin.measure()
+        t = clock.now()
         if reading.overload:
             lockin.auto_range(settle_fraction=settle_fraction)
-            reading, at_reading, field = read_on_the_fly(self.station.clock, lockin, self._field, self.track,
-                                                         self.delay)
-        return lockin.resistance(reading), field, at_reading
+            reading = lockin.measure()
+            t = clock.now()
+        at_reading = self._follow()
+        return lockin.resistance(reading), self.track.at(t - self.delay), at_reading
 
 
-def field_point(station, measurement, settings, point, rate: float, sweep: FieldSweep | None = None,
+def FieldSweep(station, axis: str, rate: float, step: float, note=None) -> ContinuousSweep:
+    """A continuous sweep of one magnet axis at ``rate`` T/s."""
+    return ContinuousSweep(station, MagnetAxis(station, axis, rate), step, note)
+
+
+def field_point(station, measurement, settings, point, rate: float, sweep: ContinuousSweep | None = None,
                 end: float | None = None, axis: str = "x") -> tuple[float, float, float]:
     """One point of a field-swept procedure: (resistance, field the reading belongs to,
     field measured at the reading). Stepped (``sweep`` None): ramp to the point, settle,
@@ -155,5 +211,5 @@ def field_point(station, measurement, settings, point, rate: float, sweep: Field
         return sweep.read(measurement.lockin, settings.settle_fraction)
     station.magnet.ramp_to(rate=rate, **{axis: target})
     resistance = read_resistance(measurement, settings)
-    field = station.magnet.field()[axis]
+    field = station.magnet.field_on(axis)
     return resistance, field, field

@@ -32,15 +32,20 @@ class Keithley2400Model(InstrumentModel):
     # --- what the lab sees
     @property
     def output_current(self) -> float:
-        """The DC current actually flowing (A): zero with the output off, limited in compliance."""
+        """The DC current actually flowing now (A): zero with the output off, limited in compliance."""
+        return self.output_current_at(None)
+
+    def output_current_at(self, t: float | None) -> float:
+        """The DC current flowing at station time ``t`` (default now), with the present settings."""
         if not int(self.output_enabled) or self.source_mode != "CURR":
             return 0.0
-        return self._operating_point()[1]
+        return self._operating_point(t)[1]
 
-    def _operating_point(self) -> tuple[float, float, bool]:
-        """(voltage V, current A, in compliance) for the present source settings."""
+    def _operating_point(self, t: float | None = None) -> tuple[float, float, bool]:
+        """(voltage V, current A, in compliance) for the present source settings, at station
+        time ``t`` (default now)."""
         i = self.source_current
-        v = self.lab.source_voltage(self.name, i)
+        v = self.lab.source_voltage(self.name, i, t)
         limit = abs(self.compliance_voltage)
         if abs(v) <= limit or v == 0:
             return v, i, False
