@@ -6,9 +6,11 @@ detector. Both electrodes are first saturated at ``preparation_field`` (default
 -40 mT along the easy axis x), then the field sweeps ``field_start`` -> ``field_stop``
 (default 0 -> +40 mT): R_NL switches between two levels when the detector (then the
 injector) reverses. ``loop`` adds the sweep back. Stepped: ramp, settle, read at each
-field. Continuous: the magnet ramps at ``rate`` and the lock-in is read as the measured
-field passes each planned field. Columns: field (T, measured), direction (+1 up,
--1 down), r_nonlocal (ohm).
+field. Continuous: the magnet ramps at ``rate`` and the lock-in is read one filter
+delay after the measured field passed each planned field (``cryo_acq/run/continuous.py``).
+Columns: field (T, measured; continuous: at the lock-in's delay before the reading),
+direction (+1 up, -1 down), r_nonlocal (ohm), field_at_reading (T), lockin_tau (s) and
+lockin_poles (the filter as read back, for deconvolution); time is the reading's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import math
 import numpy as np
 from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter, Parameter
 
-from cryo_acq.run.continuous import FieldSweep, field_point
+from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, filter_columns
 from cryo_acq.run.measure import go_to_temperature, set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
@@ -108,7 +110,7 @@ class NLSwitch(NonLocalProcedure):
     NAME = "nl-switch"
     #: ``field``: the field each reading belongs to (continuous: at the lock-in's delay);
     #: ``field_at_reading``: the field measured when the lock-in was read
-    COLUMNS = {"field": "T", "direction": "", "r_nonlocal": "Ohm", "field_at_reading": "T"}
+    COLUMNS = {"field": "T", "direction": "", "r_nonlocal": "Ohm", "field_at_reading": "T", **FILTER_COLUMNS}
     SIGNAL = "r_nonlocal"
 
     injection_current = FloatParameter("DC injection current", units="A", minimum=-1e-3, maximum=1e-3,
@@ -160,6 +162,7 @@ class NLSwitch(NonLocalProcedure):
         self.magnetise(station, self.preparation_field, self.rate)
         station.magnet.ramp_to(x=self.field_start, rate=self.rate)
         setup_lockin(self._m, self.lockin_settings())
+        self._filter = filter_columns(self._m.lockin)
         if self.mode == "continuous":
             self._sweep = FieldSweep(station, "x", self.rate, self.field_step, self.note)
             self._sweep.start(self._m.lockin)
@@ -167,7 +170,7 @@ class NLSwitch(NonLocalProcedure):
     def measure(self, station, point) -> dict:
         continuous = self.mode == "continuous"
         end = self.field_stop if point.direction == self._first_direction() else self.field_start
-        r_nonlocal, field, at_reading = field_point(station, self._m, self.lockin_settings(), point, self.rate,
-                                                    self._sweep if continuous else None, end=end)
-        return {"field": field, "direction": point.direction, "r_nonlocal": r_nonlocal,
-                "field_at_reading": at_reading}
+        reading = field_point(station, self._m, self.lockin_settings(), point, self.rate,
+                              self._sweep if continuous else None, end=end)
+        return {"field": reading.value, "direction": point.direction, "r_nonlocal": reading.resistance,
+                "field_at_reading": reading.at_reading, **self._filter, "time": reading.time}

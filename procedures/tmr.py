@@ -5,7 +5,9 @@ goes -field_max -> +field_max -> -field_max in steps; at each step the lock-in
 reads the junction's dV/dI. With ``mode=continuous`` the field ramps through each
 branch at ``rate`` and the lock-in is read on the fly, each reading assigned to the
 field at the lock-in's delay (``cryo_acq/run/continuous.py``). Columns: temperature (K),
-field (T, measured), direction (+1 up, -1 down), resistance (ohm), field_at_reading (T).
+field (T, measured), direction (+1 up, -1 down), resistance (ohm), field_at_reading (T),
+lockin_tau (s) and lockin_poles (the filter as read back, for deconvolution); time is the
+reading's.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 
 from pymeasure.experiment import FloatParameter, ListParameter
 
-from cryo_acq.run.continuous import FieldSweep, field_point
+from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, filter_columns
 from cryo_acq.run.measure import go_to_temperature, set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, loop
 
@@ -26,7 +28,8 @@ class TMR(CryoProcedure):
     CONFIGURATION = "mtj"
     #: ``field``: the field each reading belongs to (continuous: at the lock-in's delay);
     #: ``field_at_reading``: the field measured when the lock-in was read
-    COLUMNS = {"temperature": "K", "field": "T", "direction": "", "resistance": "Ohm", "field_at_reading": "T"}
+    COLUMNS = {"temperature": "K", "field": "T", "direction": "", "resistance": "Ohm", "field_at_reading": "T",
+               **FILTER_COLUMNS}
     SIGNAL = "resistance"
 
     temperature = FloatParameter("Temperature", units="K", minimum=0.0, maximum=400.0, default=1.5)
@@ -61,6 +64,7 @@ class TMR(CryoProcedure):
         self._m = station.use(self.CONFIGURATION)
         set_bias(self._m, self.current)
         setup_lockin(self._m, self.lockin_settings())
+        self._filter = filter_columns(self._m.lockin)
         station.magnet.ramp_to(x=-self.field_max, rate=self.rate)  # both electrodes saturated along -x
         if self.mode == "continuous":
             self._sweep = FieldSweep(station, "x", self.rate, self.field_step, self.note)
@@ -76,8 +80,9 @@ class TMR(CryoProcedure):
 
     def measure(self, station, point) -> dict:
         continuous = self.mode == "continuous"
-        resistance, field, at_reading = field_point(
-            station, self._m, self.lockin_settings(), point, self.rate, self._sweep if continuous else None,
-            end=self.field_max if point.direction > 0 else -self.field_max)
-        return {"temperature": station.temperature.temperature(), "field": field, "direction": point.direction,
-                "resistance": resistance, "field_at_reading": at_reading}
+        reading = field_point(station, self._m, self.lockin_settings(), point, self.rate,
+                              self._sweep if continuous else None,
+                              end=self.field_max if point.direction > 0 else -self.field_max)
+        return {"temperature": station.temperature.temperature(), "field": reading.value,
+                "direction": point.direction, "resistance": reading.resistance,
+                "field_at_reading": reading.at_reading, **self._filter, "time": reading.time}

@@ -18,6 +18,8 @@ from .models.magnet import MagnetAxis
 from .sample import Environment, ResistiveSample, SampleModel
 
 AXES = ("x", "y", "z")
+#: T: how far a ramping field may move between two samples of a lock-in's input
+FIELD_RESOLUTION = 20e-6
 
 
 @dataclass
@@ -89,6 +91,13 @@ class SimLab:
     # --- the environment
     def field_at(self, t: float) -> tuple[float, float, float]:
         return tuple(self.axes[a].field_at(t) if a in self.axes else 0.0 for a in AXES)  # type: ignore[return-value]
+
+    def input_step(self) -> float | None:
+        """Station seconds between samples of a lock-in's input while a magnet axis ramps:
+        the field moves at most :data:`FIELD_RESOLUTION` between them, so the sample sees
+        a switching field where it is, not up to a filter step later. None when nothing moves."""
+        rates = [axis.rate for axis in self.axes.values() if axis.moving and axis.rate > 0]
+        return FIELD_RESOLUTION / max(rates) if rates else None
 
     def environment(self, t: float | None = None) -> Environment:
         t = self.clock.now() if t is None else t

@@ -42,9 +42,10 @@ def test_tmr_run_file_holds_the_loop_and_everything_about_the_run(tmp_path):
     path = Runner(st, _tmr(), folder=tmp_path / "runs").run()
     run = load_run(path)
     assert run.status == "finished" and run.finished
-    assert set(run.data) == {"temperature", "field", "direction", "resistance", "field_at_reading", "time"}
+    assert set(run.data) == {"temperature", "field", "direction", "resistance", "field_at_reading", "lockin_tau",
+                             "lockin_poles", "time"}
     assert run.units == {"temperature": "K", "field": "T", "direction": "", "resistance": "Ohm",
-                         "field_at_reading": "T", "time": "s"}
+                         "field_at_reading": "T", "lockin_tau": "s", "lockin_poles": "", "time": "s"}
     n = len(_tmr().plan())
     assert run.done.all() and len(run.data["field"]) == n
     assert np.all(np.diff(run.data["time"]) > 0)

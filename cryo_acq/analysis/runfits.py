@@ -35,6 +35,7 @@ import yaml
 from cryo_acq.run.storage import Run, load_run
 
 from .bkt import bkt_temperature, fit_bkt_rt, fit_vi_exponent, transition_temperature
+from .deconvolution import deconvolve_branches
 from .hanle import fit_hanle
 from .pair_breaking import fit_pair_breaking
 from .result import FitResult
@@ -66,7 +67,9 @@ OPTIONS = {
     "pair-breaking": {"thickness": "m, film thickness (in-plane field; default from the simulated device)",
                       "tc0": "K, fix Tc0 (default: fitted)", "fraction": "of R_N defining Tc(B) (default 0.9)",
                       "orientation": "parallel | perpendicular (default from the run's field axis)"},
-    "switching": {"step": "T, field step (default: from the data)"},
+    "switching": {"step": "T, field step (default: from the data)",
+                  "deconvolve": "undo the lock-in's filter first (continuous runs; default false)",
+                  "smoothing": "deconvolution's total-variation weight (default: from the noise)"},
     "didv": {"l": "0 (s wave) or 1 (p wave, default)", "zbp": "include the zero-bias Gaussian (default true)"},
 }
 
@@ -262,18 +265,34 @@ def _pair_breaking(runs: list[Run], model: str, thickness=None, tc0=None, fracti
     return [result]
 
 
-def _switching(runs: list[Run], model: str, step=None) -> list[FitResult]:
+def _switching(runs: list[Run], model: str, step=None, deconvolve=False, smoothing=None) -> list[FitResult]:
     results = []
     for run in runs:
         _check_procedure(model, run)
         column = "resistance" if "resistance" in run.data else "r_nonlocal"
-        result = fit_switching(run.data["field"], run.data["direction"], run.data[column],
+        signal = run.data[column]
+        if _bool(deconvolve):
+            signal = _deconvolved(run, signal, smoothing)
+        result = fit_switching(run.data["field"], run.data["direction"], signal,
                                step=None if step is None else float(step))
+        if _bool(deconvolve):
+            result.notes["deconvolved"] = "the lock-in's filter undone (cryo_acq.analysis.deconvolution)"
         if "temperature" in run.data:
             result.notes["condition"] = _condition("T", run.data["temperature"], "K")[1]
         result.y_label = ("R" if column == "resistance" else "R_NL", "Ohm")
         results.append(result)
     return results
+
+
+def _deconvolved(run: Run, signal: np.ndarray, smoothing=None) -> np.ndarray:
+    """``signal`` with the lock-in's filter undone, per branch, from the run's filter columns."""
+    if "lockin_tau" not in run.data:
+        raise ValueError(f"{run.path}: no lockin_tau / lockin_poles columns (a run from before they were "
+                         "recorded); it cannot be deconvolved")
+    if run.plan.get("mode") != "continuous":
+        return signal  # settled readings: the filter has nothing left to undo
+    return deconvolve_branches(run.data["time"], signal, run.data["direction"], run.data["lockin_poles"],
+                               run.data["lockin_tau"], None if smoothing is None else float(smoothing))
 
 
 def _didv(runs: list[Run], model: str, l=1, zbp=True) -> list[FitResult]:

@@ -12,8 +12,11 @@ Method:
   the largest |B| (the saturated, parallel state) belong to; the other is AP.
 * each sweep (a contiguous run of rows with the same direction, in measurement order)
   is walked in order; a switch is a change of class between two consecutive readings.
-  The switch happened between those two fields: it is reported at their midpoint,
-  with a one-sigma error of (interval)/sqrt(12) (uniform within the interval).
+  The switch happened between those two fields: it is reported where the resistance
+  crosses the threshold, linear between the two readings (the midpoint for two settled
+  levels either side; a reading caught mid-switch, as a filtered or deconvolved
+  continuous sweep gives, places it within the interval), with a one-sigma error of
+  (interval)/sqrt(12) (uniform within the interval).
 * Delta R = R_AP - R_P (signed: > 0 for the TMR, < 0 for a non-local signal whose
   parallel state is the higher), Delta R / R = Delta R / R_P.
 """
@@ -78,7 +81,8 @@ def switching_fields(field, direction, resistance, step=None) -> dict:
         name = DIRECTIONS.get(int(d[start]))
         for j in range(start + 1, k):
             if name and antiparallel[j] != antiparallel[j - 1]:
-                out[name].append(float(0.5 * (b[j] + b[j - 1])))
+                f = float(np.clip((threshold - r[j - 1]) / (r[j] - r[j - 1]), 0.0, 1.0))
+                out[name].append(float(b[j - 1] + f * (b[j] - b[j - 1])))
                 out[f"{name}_errors"].append(float(abs(b[j] - b[j - 1]) / math.sqrt(12)))
         start = k
     n_p, n_ap = int((~antiparallel).sum()), int(antiparallel.sum())
@@ -119,6 +123,6 @@ def fit_switching(field, direction, resistance, step=None) -> FitResult:
     return FitResult(
         model="switching", values=values, errors=errors, units=units,
         x=b[keep], curve=curve, data=r[keep], x_label=("B", "T"), y_label=("R", "Ohm"),
-        notes={"fitted": "two levels (P, AP); switches at the midpoint between readings",
+        notes={"fitted": "two levels (P, AP); switches where R crosses half-way, linear between readings",
                "direction": np.sign(d[keep]).astype(int), "step": s["step"], "points": int(keep.sum())},
     )

@@ -25,6 +25,7 @@ uncorrected lag of n tau r. :mod:`cryo_acq.analysis.deconvolution` removes that 
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 
@@ -72,6 +73,25 @@ def filter_delay(lockin) -> tuple[float, int, float]:
     tau = float(lockin.time_constant)
     poles = max(1, int(lockin.filter_slope) // 6)
     return poles * tau, poles, tau
+
+
+#: the columns that say how each reading was filtered (what deconvolution needs)
+FILTER_COLUMNS = {"lockin_tau": "s", "lockin_poles": ""}
+
+
+def filter_columns(lockin) -> dict[str, float]:
+    """The lock-in's filter as read back, as the :data:`FILTER_COLUMNS` of a row."""
+    _, poles, tau = filter_delay(lockin)
+    return {"lockin_tau": tau, "lockin_poles": poles}
+
+
+class Reading(NamedTuple):
+    """One reading of a swept procedure."""
+
+    resistance: float  #: ohm
+    value: float  #: the swept quantity the reading belongs to (at the lock-in's delay)
+    at_reading: float  #: the swept quantity measured at the reading
+    time: float  #: station time of the reading (s)
 
 
 # --------------------------------------------------------------------------- what moves
@@ -181,9 +201,9 @@ class ContinuousSweep:
             self._follow()
         return passed
 
-    def read(self, lockin, settle_fraction: float = 0.999) -> tuple[float, float, float]:
-        """(resistance, quantity at the lock-in's delay before the reading, quantity
-        measured at the reading). On an overload, re-range and read again."""
+    def read(self, lockin, settle_fraction: float = 0.999) -> Reading:
+        """The lock-in read now, with the quantity at the lock-in's delay before the reading
+        and the quantity measured at the reading. On an overload, re-range and read again."""
         clock = self.station.clock
         reading = lockin.measure()
         t = clock.now()
@@ -192,7 +212,7 @@ class ContinuousSweep:
             reading = lockin.measure()
             t = clock.now()
         at_reading = self._follow()
-        return lockin.resistance(reading), self.track.at(t - self.delay), at_reading
+        return Reading(lockin.resistance(reading), self.track.at(t - self.delay), at_reading, t)
 
 
 def FieldSweep(station, axis: str, rate: float, step: float, note=None) -> ContinuousSweep:
@@ -201,15 +221,15 @@ def FieldSweep(station, axis: str, rate: float, step: float, note=None) -> Conti
 
 
 def field_point(station, measurement, settings, point, rate: float, sweep: ContinuousSweep | None = None,
-                end: float | None = None, axis: str = "x") -> tuple[float, float, float]:
-    """One point of a field-swept procedure: (resistance, field the reading belongs to,
-    field measured at the reading). Stepped (``sweep`` None): ramp to the point, settle,
-    read. Continuous: pass the point on the way to ``end`` and read on the fly."""
+                end: float | None = None, axis: str = "x") -> Reading:
+    """One point of a field-swept procedure. Stepped (``sweep`` None): ramp to the point,
+    settle, read. Continuous: pass the point on the way to ``end`` and read on the fly."""
     target = point.setpoints["field"]
     if sweep is not None:
         sweep.pass_point(target, end, point.direction)
         return sweep.read(measurement.lockin, settings.settle_fraction)
     station.magnet.ramp_to(rate=rate, **{axis: target})
     resistance = read_resistance(measurement, settings)
+    t = station.clock.now()
     field = station.magnet.field_on(axis)
-    return resistance, field, field
+    return Reading(resistance, field, field, t)

@@ -48,8 +48,10 @@ class LowPassFilter:
     def output(self) -> complex:
         return complex(self._stages[self.poles - 1])
 
-    def advance(self, t: float, source: Callable[[float], complex]) -> complex:
-        """Filter ``source`` (complex volts as a function of station time) up to ``t``.
+    def advance(self, t: float, source: Callable[[float], complex], max_step: float | None = None) -> complex:
+        """Filter ``source`` (complex volts as a function of station time) up to ``t``,
+        sampling it at most every ``max_step`` s if given (an input that moves fast, as
+        while a field ramps through a switching field), never finer than tau / 400.
 
         The cascade is integrated exactly for an input held constant over each step
         (the input is sampled mid-step): with a = h/tau, stage i of the new state is
@@ -63,7 +65,8 @@ class LowPassFilter:
             self._stages[:] = source(t - memory)
             self._t = t - memory
             span = memory
-        steps = max(1, math.ceil(span / (_STEP * self.tau)))
+        step = _STEP * self.tau if max_step is None else max(min(_STEP * self.tau, max_step), self.tau / 400)
+        steps = max(1, math.ceil(span / step))
         h = span / steps
         n = self.poles
         a = h / self.tau

@@ -47,6 +47,11 @@ class MagnetAxis:
         return self.field_at(self.clock.now())
 
     @property
+    def moving(self) -> bool:
+        """True while the present segment is a ramp (it may have arrived since)."""
+        return self._goal != self._b0
+
+    @property
     def ramping(self) -> bool:
         """True while the field is still moving toward the goal."""
         return self._action in ("RTOS", "RTOZ") and self.field != self._goal

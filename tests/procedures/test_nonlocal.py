@@ -78,7 +78,8 @@ def _record_ramps(station, monkeypatch):
 # --------------------------------------------------------------------------- nl-switch
 def test_nl_switch_two_levels_near_the_detector_coercive_field(dilution_b, tmp_path):
     run, _ = _run(dilution_b(), NLSwitch, tmp_path, injection_current=0.1e-6)
-    assert run.units == {"field": "T", "direction": "", "r_nonlocal": "Ohm", "field_at_reading": "T", "time": "s"}
+    assert run.units == {"field": "T", "direction": "", "r_nonlocal": "Ohm", "field_at_reading": "T",
+                         "lockin_tau": "s", "lockin_poles": "", "time": "s"}
     b, r = run.data["field"], run.data["r_nonlocal"]
     assert b[0] == pytest.approx(0.0, abs=1e-4) and b[-1] == pytest.approx(0.04, abs=1e-4)
     assert np.all(run.data["direction"] == 1)  # a single up sweep
