@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pymeasure.experiment import FloatParameter, Parameter, Procedure
+from pymeasure.experiment import FloatParameter, ListParameter, Parameter, Procedure
 
 from cryo_acq.run.measure import LockInSettings
 from cryo_acq.run.sweeps import PlanError
@@ -48,10 +48,34 @@ class CryoProcedure(Procedure):
         if cls.COLUMNS:
             cls.DATA_COLUMNS = list(cls.COLUMNS) + ["time"]
 
-    #: guards: the temperature sits at the controller's set-point between points (a
-    #: continuous temperature sweep says False), the field holds between points
-    guard_temperature = True
-    guard_magnet_holding = True
+    #: what the procedure's ``mode=continuous`` keeps moving while it reads ("field" or
+    #: "temperature"); None: it has no continuous mode
+    CONTINUOUS: str | None = None
+
+    @property
+    def continuous(self) -> bool:
+        """The run sweeps continuously (``mode=continuous``)."""
+        return self.CONTINUOUS is not None and getattr(self, "mode", "stepped") == "continuous"
+
+    # guards: the temperature sits at the controller's set-point between points, the field
+    # holds between points; except for what a continuous sweep moves on purpose
+    @property
+    def guard_temperature(self) -> bool:
+        return not (self.continuous and self.CONTINUOUS == "temperature")
+
+    @property
+    def guard_magnet_holding(self) -> bool:
+        return not (self.continuous and self.CONTINUOUS == "field")
+
+    def sweep_mode(self, rate: str = "rate") -> dict:
+        """The plan's keywords for the sweep mode: none when stepped; when continuous, the
+        mode and the rate (the parameter named ``rate``), which must be positive."""
+        if not self.continuous:
+            return {}
+        value = getattr(self, rate)
+        if value is None or not (math.isfinite(value) and value > 0):
+            raise ProcedureError(f"{self.NAME}: a continuous sweep needs a positive {rate}, got {value!r}")
+        return {"mode": "continuous", "rate": value}
 
     # --- what the runner needs
     def units(self) -> dict[str, str]:
@@ -154,6 +178,11 @@ class CryoProcedure(Procedure):
 
 
 # --------------------------------------------------------------------------- helpers procedures share
+def sweep_mode_parameter() -> ListParameter:
+    """The ``mode`` parameter of a procedure with a continuous mode (see ``CONTINUOUS``)."""
+    return ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
+
+
 class ValuesParameter(Parameter):
     """A list of numbers typed as text, ``"6.2, 6.3, 6.4"``, with a unit.
 

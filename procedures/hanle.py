@@ -6,8 +6,11 @@ injector's coercive fields, reverses only the detector); the in-plane field is
 cancelled (B_x = 0) and the out-of-plane field B_z sweeps -field_max -> +field_max
 in steps while the lock-in reads R_NL. The spins precess about B_z on their way
 through the channel: R_NL(B_perp) decays, changes sign (L = 0.8 um: at +-0.125 T) and
-P and AP curves have opposite signs. Columns: field_perp (T, measured B_z),
-r_nonlocal (ohm), alignment (+1 parallel, -1 antiparallel).
+P and AP curves have opposite signs. With ``mode=continuous`` B_z ramps from -field_max
+to +field_max at ``rate_perp`` and the lock-in is read on the fly, each reading assigned
+to B_z at the lock-in's delay (``cryo_acq/run/continuous.py``). Columns: field_perp (T,
+measured B_z), r_nonlocal (ohm), alignment (+1 parallel, -1 antiparallel),
+field_perp_at_reading (T), lockin_tau (s), lockin_poles; time is the reading's.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from __future__ import annotations
 import numpy as np
 from pymeasure.experiment import FloatParameter, ListParameter
 
-from cryo_acq.run.measure import read_resistance, set_bias, setup_lockin
+from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, filter_columns
+from cryo_acq.run.measure import set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
-from .base import ProcedureError
+from .base import ProcedureError, sweep_mode_parameter
 from .nl_switch import NonLocalProcedure
 
 ALIGNMENTS = {"parallel": 1, "antiparallel": -1}
@@ -26,7 +30,9 @@ ALIGNMENTS = {"parallel": 1, "antiparallel": -1}
 
 class Hanle(NonLocalProcedure):
     NAME = "hanle"
-    COLUMNS = {"field_perp": "T", "r_nonlocal": "Ohm", "alignment": ""}
+    COLUMNS = {"field_perp": "T", "r_nonlocal": "Ohm", "alignment": "", "field_perp_at_reading": "T",
+               **FILTER_COLUMNS}
+    CONTINUOUS = "field"
     SIGNAL = "r_nonlocal"
 
     temperature = FloatParameter("Temperature", units="K", minimum=0.0, maximum=400.0, default=0.046)
@@ -42,11 +48,13 @@ class Hanle(NonLocalProcedure):
     rate = FloatParameter("In-plane (x) ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
     rate_perp = FloatParameter("Out-of-plane (z) ramp rate", units="T/s", minimum=0.0, maximum=1.0,
                                default=0.002)
+    mode = sweep_mode_parameter()
 
     def plan(self):
         if not (np.isfinite(self.field_max) and self.field_max > 0):
             raise PlanError(f"field_perp: field_max must be a positive finite number, got {self.field_max!r}")
-        return Plan(Axis("field_perp", "T", span(-self.field_max, self.field_max, self.field_step, "field_perp")))
+        return Plan(Axis("field_perp", "T", span(-self.field_max, self.field_max, self.field_step, "field_perp")),
+                    **self.sweep_mode("rate_perp"))
 
     def check(self, station, plan) -> None:
         self.check_common(station, plan, axes=("x", "z"))
@@ -77,12 +85,18 @@ class Hanle(NonLocalProcedure):
         station.magnet.ramp_to(x=0.0, rate=self.rate)  # the in-plane field cancelled
         station.magnet.ramp_to(z=-self.field_max, rate=self.rate_perp)
         setup_lockin(self._m, self.lockin_settings())
+        self._filter = filter_columns(self._m.lockin)
+        self._sweep = None
+        if self.continuous:
+            self._sweep = FieldSweep(station, "z", self.rate_perp, self.field_step, self.note)
+            self._sweep.start(self._m.lockin)
 
     def measure(self, station, point) -> dict:
-        station.magnet.ramp_to(z=point.setpoints["field_perp"], rate=self.rate_perp)
-        r_nonlocal = read_resistance(self._m, self.lockin_settings())
-        return {"field_perp": station.magnet.field_on("z"), "r_nonlocal": r_nonlocal,
-                "alignment": ALIGNMENTS[self.alignment]}
+        reading = field_point(station, self._m, self.lockin_settings(), point, self.rate_perp, self._sweep,
+                              end=self.field_max, axis="z", name="field_perp", direction=1)
+        return {"field_perp": reading.value, "r_nonlocal": reading.resistance,
+                "alignment": ALIGNMENTS[self.alignment], "field_perp_at_reading": reading.at_reading,
+                **self._filter, "time": reading.time}
 
     def finish(self, station) -> None:
         """The out-of-plane field back to zero after a complete sweep."""

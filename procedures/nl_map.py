@@ -5,24 +5,31 @@ For every DC injection current (outer axis) the electrodes are saturated again a
 (inner axis) in steps, reading R_NL at each. Every line of the map therefore starts
 from the same prepared (parallel) state and crosses the same coercive fields in the
 same direction: the map is not a snake (a line swept backwards would start from the
-state the previous line left, and its switching would sit at other fields). Columns:
-injection_current (A), field (T, measured), r_nonlocal (ohm); the run file's /grid
-holds the map (outer x inner).
+state the previous line left, and its switching would sit at other fields). With
+``mode=continuous`` each line is one ramp at ``rate``, read on the fly, each reading
+assigned to the field at the lock-in's delay (``cryo_acq/run/continuous.py``). Columns:
+injection_current (A), field (T, measured), r_nonlocal (ohm), field_at_reading (T),
+lockin_tau (s), lockin_poles; the run file's /grid holds the map (outer x inner).
 """
 
 from __future__ import annotations
 
 from pymeasure.experiment import FloatParameter
 
-from cryo_acq.run.measure import read_resistance, set_bias, setup_lockin
+from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, filter_columns
+from cryo_acq.run.measure import set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, span
 
+from .base import sweep_mode_parameter
 from .nl_switch import NonLocalProcedure
 
 
 class NLMap(NonLocalProcedure):
     NAME = "nl-map"
-    COLUMNS = {"injection_current": "A", "field": "T", "r_nonlocal": "Ohm"}
+    COLUMNS = {"injection_current": "A", "field": "T", "r_nonlocal": "Ohm", "field_at_reading": "T",
+               **FILTER_COLUMNS}
+    SIGNAL = "r_nonlocal"
+    CONTINUOUS = "field"
 
     current_start = FloatParameter("Injection current start", units="A", minimum=-1e-3, maximum=1e-3,
                                    default=-5e-6)
@@ -36,11 +43,13 @@ class NLMap(NonLocalProcedure):
     field_stop = FloatParameter("Field stop (x)", units="T", minimum=-20.0, maximum=20.0, default=0.04)
     field_step = FloatParameter("Field step", units="T", minimum=-1.0, maximum=1.0, default=0.001)
     rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
+    mode = sweep_mode_parameter()
 
     def plan(self):
         currents = span(self.current_start, self.current_stop, self.current_step, "injection_current")
         fields = span(self.field_start, self.field_stop, self.field_step, "field")
-        return Plan(Axis("field", "T", fields), outer=Axis("injection_current", "A", currents), snake=False)
+        return Plan(Axis("field", "T", fields), outer=Axis("injection_current", "A", currents), snake=False,
+                    **self.sweep_mode())
 
     def check(self, station, plan) -> None:
         self.check_common(station, plan, axes=("x",))
@@ -52,7 +61,9 @@ class NLMap(NonLocalProcedure):
         self.select(station)
         set_bias(self._m, float(self.plan().outer.values[0]))
         setup_lockin(self._m, self.lockin_settings())
+        self._filter = filter_columns(self._m.lockin)
         self._line = None  # injection current of the line prepared last; each line prepares itself
+        self._sweep = FieldSweep(station, "x", self.rate, self.field_step, self.note) if self.continuous else None
 
     def _prepare_line(self, station, current: float) -> None:
         """The injection current, then the prepared magnetic state again."""
@@ -69,7 +80,10 @@ class NLMap(NonLocalProcedure):
             station.magnet.ramp_to(x=point.setpoints["field"], rate=self.rate)
             self._m.lockin.settle(self.settle_fraction)
             self._m.lockin.auto_range(settle_fraction=self.settle_fraction)  # R_NL scales with I_inj
-        else:
-            station.magnet.ramp_to(x=point.setpoints["field"], rate=self.rate)
-        r_nonlocal = read_resistance(self._m, self.lockin_settings())
-        return {"injection_current": current, "field": station.magnet.field()["x"], "r_nonlocal": r_nonlocal}
+            if self._sweep is not None:
+                self._sweep.start(self._m.lockin)
+        direction = 1 if self.field_stop >= self.field_start else -1
+        reading = field_point(station, self._m, self.lockin_settings(), point, self.rate, self._sweep,
+                              end=self.field_stop, direction=direction)
+        return {"injection_current": current, "field": reading.value, "r_nonlocal": reading.resistance,
+                "field_at_reading": reading.at_reading, **self._filter, "time": reading.time}

@@ -15,16 +15,15 @@ lockin_poles (the filter as read back, for deconvolution); time is the reading's
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
-from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter, Parameter
+from pymeasure.experiment import BooleanParameter, FloatParameter, Parameter
 
 from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, filter_columns
 from cryo_acq.run.measure import go_to_temperature, set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
-from .base import CryoProcedure, ProcedureError, check_excitation
+from .base import CryoProcedure, ProcedureError, check_excitation, sweep_mode_parameter
 
 
 class NonLocalProcedure(CryoProcedure):
@@ -121,12 +120,8 @@ class NLSwitch(NonLocalProcedure):
     field_stop = FloatParameter("Field stop (x)", units="T", minimum=-20.0, maximum=20.0, default=0.04)
     field_step = FloatParameter("Field step", units="T", minimum=-1.0, maximum=1.0, default=0.001)
     loop = BooleanParameter("Sweep back to the start", default=False)
-    mode = ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
-
-    @property
-    def guard_magnet_holding(self) -> bool:
-        """A continuous sweep ramps while it reads: the magnet guard only watches for quenches."""
-        return self.mode != "continuous"
+    mode = sweep_mode_parameter()
+    CONTINUOUS = "field"
     rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
 
     # --- the sweep
@@ -143,11 +138,7 @@ class NLSwitch(NonLocalProcedure):
                 raise PlanError("field: a loop needs field_start != field_stop")
             values = np.concatenate([values, values[::-1]])
             directions = np.concatenate([directions, -directions])
-        if self.mode == "continuous":
-            if not (math.isfinite(self.rate) and self.rate > 0):
-                raise PlanError(f"{self.NAME}: a continuous sweep needs a positive rate, got {self.rate!r}")
-            return Plan(Axis("field", "T", values), directions=directions, mode="continuous", rate=self.rate)
-        return Plan(Axis("field", "T", values), directions=directions)
+        return Plan(Axis("field", "T", values), directions=directions, **self.sweep_mode())
 
     def check(self, station, plan) -> None:
         self.check_common(station, plan, axes=("x",))
@@ -163,14 +154,13 @@ class NLSwitch(NonLocalProcedure):
         station.magnet.ramp_to(x=self.field_start, rate=self.rate)
         setup_lockin(self._m, self.lockin_settings())
         self._filter = filter_columns(self._m.lockin)
-        if self.mode == "continuous":
+        if self.continuous:
             self._sweep = FieldSweep(station, "x", self.rate, self.field_step, self.note)
             self._sweep.start(self._m.lockin)
 
     def measure(self, station, point) -> dict:
-        continuous = self.mode == "continuous"
         end = self.field_stop if point.direction == self._first_direction() else self.field_start
         reading = field_point(station, self._m, self.lockin_settings(), point, self.rate,
-                              self._sweep if continuous else None, end=end)
+                              self._sweep if self.continuous else None, end=end)
         return {"field": reading.value, "direction": point.direction, "r_nonlocal": reading.resistance,
                 "field_at_reading": reading.at_reading, **self._filter, "time": reading.time}

@@ -12,15 +12,13 @@ reading's.
 
 from __future__ import annotations
 
-import math
-
-from pymeasure.experiment import FloatParameter, ListParameter
+from pymeasure.experiment import FloatParameter
 
 from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, filter_columns
 from cryo_acq.run.measure import go_to_temperature, set_bias, setup_lockin
-from cryo_acq.run.sweeps import Axis, Plan, PlanError, loop
+from cryo_acq.run.sweeps import Axis, Plan, loop
 
-from .base import CryoProcedure, check_excitation
+from .base import CryoProcedure, check_excitation, sweep_mode_parameter
 
 
 class TMR(CryoProcedure):
@@ -37,20 +35,12 @@ class TMR(CryoProcedure):
     field_step = FloatParameter("Field step", units="T", minimum=0.0, maximum=1.0, default=0.002)
     current = FloatParameter("DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=0.1e-6)
     rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
-    mode = ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
-
-    @property
-    def guard_magnet_holding(self) -> bool:
-        """A continuous loop ramps while it reads: the magnet guard only watches for quenches."""
-        return self.mode != "continuous"
+    mode = sweep_mode_parameter()
+    CONTINUOUS = "field"
 
     def plan(self):
         values, directions = loop(self.field_max, self.field_step, "field")
-        if self.mode == "continuous":
-            if not (math.isfinite(self.rate) and self.rate > 0):
-                raise PlanError(f"{self.NAME}: a continuous loop needs a positive rate, got {self.rate!r}")
-            return Plan(Axis("field", "T", values), directions=directions, mode="continuous", rate=self.rate)
-        return Plan(Axis("field", "T", values), directions=directions)
+        return Plan(Axis("field", "T", values), directions=directions, **self.sweep_mode())
 
     def check(self, station, plan) -> None:
         super().check(station, plan)  # the loop's fields, -field_max .. field_max, on x
@@ -66,7 +56,7 @@ class TMR(CryoProcedure):
         setup_lockin(self._m, self.lockin_settings())
         self._filter = filter_columns(self._m.lockin)
         station.magnet.ramp_to(x=-self.field_max, rate=self.rate)  # both electrodes saturated along -x
-        if self.mode == "continuous":
+        if self.continuous:
             self._sweep = FieldSweep(station, "x", self.rate, self.field_step, self.note)
             self._sweep.start(self._m.lockin)
 
@@ -75,13 +65,12 @@ class TMR(CryoProcedure):
         self.prepare(station)
         if point.direction < 0:
             station.magnet.ramp_to(x=self.field_max, rate=self.rate)
-            if self.mode == "continuous":
+            if self.continuous:
                 self._sweep.start(self._m.lockin)
 
     def measure(self, station, point) -> dict:
-        continuous = self.mode == "continuous"
         reading = field_point(station, self._m, self.lockin_settings(), point, self.rate,
-                              self._sweep if continuous else None,
+                              self._sweep if self.continuous else None,
                               end=self.field_max if point.direction > 0 else -self.field_max)
         return {"temperature": station.temperature.temperature(), "field": reading.value,
                 "direction": point.direction, "resistance": reading.resistance,

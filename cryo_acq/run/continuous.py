@@ -183,6 +183,8 @@ class ContinuousSweep:
             self._since = self.track.times[-1] if self.track.times else clock.now()
             self.mover.head_to(end)
             self._heading = end
+        if direction not in (1, -1):
+            raise ValueError(f"a continuous sweep moves up (+1) or down (-1), not {direction!r}")
         timeout = 2.0 * abs(end - target) / self.rate + 60.0 * max(self.poll, 1.0)
         start = clock.now()
         near = target - direction * 0.5 * self.step if target == end and self.mover.arrive else target
@@ -207,10 +209,13 @@ class ContinuousSweep:
         clock = self.station.clock
         reading = lockin.measure()
         t = clock.now()
-        if reading.overload:
+        if reading.overload:  # re-range and read again: later, so at another value, as assigned
             lockin.auto_range(settle_fraction=settle_fraction)
             reading = lockin.measure()
             t = clock.now()
+            if self.note is not None:
+                self.note(f"lock-in overloaded: re-ranged to {lockin.sensitivity:g} V and read again, the reading "
+                          f"assigned to {self.mover.name} {self.track.at(t - self.delay):.6g} {self.mover.unit}")
         at_reading = self._follow()
         return Reading(lockin.resistance(reading), self.track.at(t - self.delay), at_reading, t)
 
@@ -221,14 +226,17 @@ def FieldSweep(station, axis: str, rate: float, step: float, note=None) -> Conti
 
 
 def field_point(station, measurement, settings, point, rate: float, sweep: ContinuousSweep | None = None,
-                end: float | None = None, axis: str = "x") -> Reading:
-    """One point of a field-swept procedure. Stepped (``sweep`` None): ramp to the point,
-    settle, read. Continuous: pass the point on the way to ``end`` and read on the fly."""
-    target = point.setpoints["field"]
+                end: float | None = None, axis: str = "x", name: str = "field",
+                direction: int | None = None) -> Reading:
+    """One point of a field-swept procedure (plan axis ``name`` on magnet ``axis``).
+    Stepped (``sweep`` None): ramp to the point, settle, read. Continuous: pass the point
+    on the way to ``end``, moving in ``direction`` (default: the point's), and read on the fly."""
+    target = point.setpoints[name]
     if sweep is not None:
-        sweep.pass_point(target, end, point.direction)
+        sweep.pass_point(target, end, direction or point.direction)
         return sweep.read(measurement.lockin, settings.settle_fraction)
-    station.magnet.ramp_to(rate=rate, **{axis: target})
+    if station.magnet.targets.get(axis) != target or station.magnet.ramping:
+        station.magnet.ramp_to(rate=rate, **{axis: target})
     resistance = read_resistance(measurement, settings)
     t = station.clock.now()
     field = station.magnet.field_on(axis)

@@ -215,7 +215,8 @@ def test_hanle_l08_sign_change_and_opposite_alignments(dilution_b, tmp_path):
     p_by_length, _ = _run(dilution_b(), Hanle, tmp_path, channel=0.8e-6, alignment="parallel", **sweep)
     p_by_name, _ = _run(dilution_b(), Hanle, tmp_path, channel="L08", alignment="parallel", **sweep)
     ap, _ = _run(dilution_b(), Hanle, tmp_path, channel="0.8e-6", alignment="antiparallel", **sweep)
-    assert p_by_length.units == {"field_perp": "T", "r_nonlocal": "Ohm", "alignment": "", "time": "s"}
+    assert p_by_length.units == {"field_perp": "T", "r_nonlocal": "Ohm", "alignment": "", "field_perp_at_reading": "T",
+                                 "lockin_tau": "s", "lockin_poles": "", "time": "s"}
     for column in ("field_perp", "r_nonlocal"):  # the same channel, however it is named
         assert np.array_equal(p_by_length.data[column], p_by_name.data[column])
     assert np.all(p_by_name.data["alignment"] == 1) and np.all(ap.data["alignment"] == -1)
@@ -295,3 +296,63 @@ def test_vector_norm_is_checked(dilution_b, tmp_path):
     procedure = Hanle()
     procedure.set_parameters({"field_max": 1.5})
     _assert_refused(st, procedure, r"field vector \|B\| = 1.5 T exceeds the station limit 1 T", tmp_path / "runs")
+
+
+# --------------------------------------------------------------------------- continuous field lines
+def _hanle_fit(p_run, ap_run):
+    from cryo_acq.analysis import fit_run
+    return fit_run("hanle", [p_run, ap_run])[-1]  # the fit of (R_P - R_AP) / 2
+
+
+def test_a_continuous_hanle_gives_the_stepped_d_and_tau_in_less_fridge_time(dilution_b, tmp_path):
+    """B_z ramps -0.5 -> 0.5 T at the station's z limit (2 mT/s), read on the fly with each
+    reading assigned to B_z at the lock-in's delay: D and tau of the P - AP fit agree with
+    the stepped sweep's within their errors, in less fridge time (no settling per point)."""
+    sweep = dict(channel="L08", field_max=0.5, field_step=0.025, rate_perp=0.002)
+    runs = {}
+    for mode in ("stepped", "continuous"):
+        for alignment in ("parallel", "antiparallel"):
+            runs[mode, alignment], _ = _run(dilution_b(), Hanle, tmp_path, mode=mode, alignment=alignment, **sweep)
+    continuous = runs["continuous", "parallel"]
+    assert continuous.plan["mode"] == "continuous"
+    assert any(kind == "correction" for _, kind, _ in continuous.log)
+    b = continuous.data["field_perp"]
+    planned = np.linspace(-0.5, 0.5, 41)
+    # read one delay after passing each point; a reading that overloaded the lock-in is taken
+    # again after re-ranging, later, and says so in the log
+    off = np.abs(b - planned) > 0.1 * 0.025
+    assert off.sum() == sum("overloaded" in message for _, _, message in continuous.log) <= 2
+    assert np.all(np.diff(b) > 0)
+    delay = continuous.data["lockin_poles"][0] * continuous.data["lockin_tau"][0]
+    lag = continuous.data["field_perp_at_reading"] - b
+    np.testing.assert_allclose(lag[1:-1][~off[1:-1]], delay * 0.002, atol=0.1 * 0.025)
+    stepped_fit = _hanle_fit(runs["stepped", "parallel"], runs["stepped", "antiparallel"])
+    continuous_fit = _hanle_fit(runs["continuous", "parallel"], runs["continuous", "antiparallel"])
+    for name in ("D", "tau"):
+        error = math.hypot(stepped_fit.errors[name], continuous_fit.errors[name])
+        assert abs(continuous_fit.values[name] - stepped_fit.values[name]) < 2 * error + 0.02 * abs(
+            stepped_fit.values[name]), name
+    fridge = {mode: np.ptp(runs[mode, "parallel"].data["time"]) for mode in ("stepped", "continuous")}
+    assert fridge["continuous"] < 0.8 * fridge["stepped"]
+
+
+def test_a_continuous_nl_map_switches_where_the_stepped_map_does(dilution_b, tmp_path):
+    """Each line of the map one ramp from the prepared state, read on the fly: per line, the
+    detector's switch sits where the stepped map's does (within a step), and the lines keep
+    their prepared starts (preparation field, then the line's start, once per line)."""
+    params = dict(current_start=-1e-6, current_stop=1e-6, current_step=1e-6, field_step=0.001,
+                  time_constant=0.03)
+    stepped, _ = _run(dilution_b(), NLMap, tmp_path, **params)
+    run, procedure = _run(dilution_b(), NLMap, tmp_path, mode="continuous", **params)
+    assert run.plan["mode"] == "continuous" and run.done.all()
+    fields = procedure.plan().inner.values
+    for i in range(3):
+        for r in (stepped, run):
+            np.testing.assert_allclose(r.grid["field"][i], fields, atol=0.2e-3)
+        s_line, c_line = stepped.grid["r_nonlocal"][i], run.grid["r_nonlocal"][i]
+        levels = (s_line[0], s_line[np.argmax(np.abs(s_line - s_line[0]))])
+        if abs(levels[1] - levels[0]) < 0.05:
+            continue  # no switching at this current
+        assert _first_switch(fields, c_line, levels) == pytest.approx(_first_switch(fields, s_line, levels),
+                                                                      abs=STEP + 1e-9)
+    assert np.ptp(run.data["time"]) < 0.5 * np.ptp(stepped.data["time"])
