@@ -6,13 +6,15 @@ steps of ``temperature_step``, at a fixed in-plane field ``field`` on axis x.
 
 * ``stepped``: at each planned temperature, set it, wait until it is stable, read.
 * ``continuous``: from a stable ``temperature_start``, ramp the controller's set-point
-  to ``temperature_stop`` at ``ramp_rate`` (K/s) and read the lock-in each time the
-  measured temperature passes the next planned temperature; the ramp is switched off
-  when the run is complete.
+  to ``temperature_stop`` at ``ramp_rate`` (K/s); the lock-in is read one filter delay
+  after the measured temperature passed each planned temperature, each reading assigned
+  to the temperature measured that delay before it (``cryo_acq/run/continuous.py``); the
+  ramp is switched off when the run is complete.
 
 Every row records the measured temperature, never the set-point. Columns:
 temperature (K), field (T, measured on x; 0 on a station without a magnet),
-resistance (ohm).
+resistance (ohm), temperature_at_reading (K), lockin_tau (s), lockin_poles; time is
+the reading's.
 
 The helpers below (:func:`parse_values`, :class:`ValuesParameter`,
 :func:`check_excitation`, :func:`check_fixed_field`) are shared by the rt-map, vi and
@@ -21,14 +23,14 @@ didv procedures.
 
 from __future__ import annotations
 
-import math
 
-from pymeasure.experiment import FloatParameter, ListParameter
+from pymeasure.experiment import FloatParameter
 
-from cryo_acq.run.measure import go_to_temperature, read_resistance, setup_lockin, wait_until_passes
+from cryo_acq.run.continuous import FILTER_COLUMNS, ContinuousSweep, TemperatureRamp, filter_columns
+from cryo_acq.run.measure import go_to_temperature, read_resistance, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, span
 
-from .base import CryoProcedure, ProcedureError, check_excitation, measured_field
+from .base import CryoProcedure, ProcedureError, check_excitation, measured_field, sweep_mode_parameter
 
 
 # --------------------------------------------------------------------------- helpers of the R-T family
@@ -54,7 +56,10 @@ def direction_of(start: float, stop: float) -> int:
 class RT(CryoProcedure):
     NAME = "rt"
     CONFIGURATION = "four_probe"
-    COLUMNS = {"temperature": "K", "field": "T", "resistance": "Ohm"}
+    COLUMNS = {"temperature": "K", "field": "T", "resistance": "Ohm", "temperature_at_reading": "K",
+               **FILTER_COLUMNS}
+    SIGNAL = "resistance"
+    CONTINUOUS = "temperature"
 
     temperature_start = FloatParameter("Start temperature", units="K", minimum=0.0, maximum=400.0, default=7.0)
     temperature_stop = FloatParameter("Stop temperature", units="K", minimum=0.0, maximum=400.0, default=6.0)
@@ -62,26 +67,16 @@ class RT(CryoProcedure):
                                       default=-0.02)
     field = FloatParameter("In-plane field on x", units="T", minimum=-20.0, maximum=20.0, default=0.0)
     field_rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
-    mode = ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
-
-    @property
-    def guard_temperature(self) -> bool:
-        """A continuous sweep is off its set-point on purpose: no temperature-band guard."""
-        return self.mode != "continuous"
+    mode = sweep_mode_parameter()
     ramp_rate = FloatParameter("Temperature ramp rate (continuous)", units="K/s", minimum=0.0, maximum=10.0,
                                default=0.005)
     excitation = FloatParameter("Excitation current", units="A", minimum=1e-12, maximum=1e-3, default=100e-9)
 
     def plan(self):
         values = span(self.temperature_start, self.temperature_stop, self.temperature_step, "temperature")
-        if self.mode == "continuous":
-            if not (math.isfinite(self.ramp_rate) and self.ramp_rate > 0):
-                raise ProcedureError(f"{self.NAME}: continuous mode needs ramp_rate > 0 K/s, "
-                                     f"got {self.ramp_rate!r}")
-            if values.size < 2:
-                raise ProcedureError(f"{self.NAME}: continuous mode needs temperature_stop != temperature_start")
-            return Plan(Axis("temperature", "K", values), mode="continuous", rate=self.ramp_rate)
-        return Plan(Axis("temperature", "K", values))
+        if self.continuous and values.size < 2:
+            raise ProcedureError(f"{self.NAME}: continuous mode needs temperature_stop != temperature_start")
+        return Plan(Axis("temperature", "K", values), **self.sweep_mode("ramp_rate"))
 
     def check(self, station, plan) -> None:
         super().check(station, plan)
@@ -98,45 +93,32 @@ class RT(CryoProcedure):
         go_to_temperature(station, self.temperature_start)
         self._m = station.use(self.CONFIGURATION)
         setup_lockin(self._m, self.lockin_settings())
-        if self.mode == "continuous":
-            self._direction = direction_of(self.temperature_start, self.temperature_stop)
-            tc.start_ramp(self.temperature_stop, self.ramp_rate)
+        self._filter = filter_columns(self._m.lockin)
+        self._sweep = None
+        if self.continuous:
+            self._sweep = ContinuousSweep(station, TemperatureRamp(station, self.ramp_rate), self.temperature_step,
+                                          self.note, tolerance=self.pass_tolerance(self.temperature_stop))
+            self._sweep.start(self._m.lockin)
 
     def measure(self, station, point) -> dict:
         target = point.setpoints["temperature"]
-        if self.mode == "continuous":
-            temperature, resistance = self._read_passing(station, target)
+        if self._sweep is not None:
+            self._sweep.pass_point(target, self.temperature_stop,
+                                   direction_of(self.temperature_start, self.temperature_stop))
+            resistance, temperature, at_reading, t = self._sweep.read(self._m.lockin, self.settle_fraction)
         else:
             go_to_temperature(station, target)
             resistance = read_resistance(self._m, self.lockin_settings())
-            temperature = station.temperature.temperature()
-        return {"temperature": temperature, "field": measured_field(station), "resistance": resistance}
+            t = station.clock.now()
+            temperature = at_reading = station.temperature.temperature()
+        return {"temperature": temperature, "field": measured_field(station), "resistance": resistance,
+                "temperature_at_reading": at_reading, **self._filter, "time": t}
 
     def finish(self, station) -> None:
-        if self.mode == "continuous":
+        if self.continuous:
             station.temperature.stop_ramp()  # later set-points are steps again
 
-    # --- continuous
     def pass_tolerance(self, target: float) -> float:
         """How close (K) counts as having reached ``target``: the stage approaches the end of
         the ramp exponentially, so the last point needs a margin; a quarter step at most."""
         return min(abs(self.temperature_step) / 4, max(1e-3, 2e-3 * abs(target)))
-
-    def _read_passing(self, station, target: float) -> tuple[float, float]:
-        """Wait until the measured temperature passes ``target``, then read the lock-in at
-        once; the temperature is the mean of the readings just before and after it."""
-        tc, li = station.temperature, self._m.lockin
-        poll = min(5.0, max(0.05, abs(self.temperature_step) / self.ramp_rate / 10))
-        timeout = 3 * abs(target - tc.temperature()) / self.ramp_rate + 3600.0
-        before = wait_until_passes(station, tc.temperature, target, self._direction, poll, timeout,
-                                   "temperature", tolerance=self.pass_tolerance(target))
-        reading = li.measure()
-        if reading.overload:  # re-range, then read again with the temperature around it
-            li.auto_range()
-            li.settle(self.settle_fraction)
-            before = tc.temperature()
-            reading = li.measure()
-            self.note(f"lock-in overloaded near {target:g} K: re-ranged to {li.sensitivity:g} V and read at "
-                      f"{before:.4g} K")
-        after = tc.temperature()
-        return 0.5 * (before + after), li.resistance(reading)

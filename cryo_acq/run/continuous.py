@@ -99,6 +99,7 @@ class MagnetAxis:
     """A magnet axis as the moving part of a continuous sweep."""
 
     unit, what = "T", "field"
+    patience = 60.0  #: s beyond the ramp time before a point not reached is an error
 
     def __init__(self, station, axis: str, rate: float):
         self.magnet, self.axis, self.rate = station.magnet, axis, float(rate)
@@ -121,6 +122,7 @@ class TemperatureRamp:
     exponentially (so the end counts as reached within the sweep's tolerance)."""
 
     unit, what, name = "K", "temperature", "temperature"
+    patience = 3600.0  #: s beyond the ramp time: the stage lags the set-point, then relaxes onto its end
 
     def __init__(self, station, rate: float):
         self.controller, self.rate = station.temperature, float(rate)
@@ -185,7 +187,8 @@ class ContinuousSweep:
             self._heading = end
         if direction not in (1, -1):
             raise ValueError(f"a continuous sweep moves up (+1) or down (-1), not {direction!r}")
-        timeout = 2.0 * abs(end - target) / self.rate + 60.0 * max(self.poll, 1.0)
+        here = self.track.values[-1] if self.track.values else target
+        timeout = 2.0 * abs(target - here) / self.rate + self.mover.patience + 60.0 * self.poll
         start = clock.now()
         near = target - direction * 0.5 * self.step if target == end and self.mover.arrive else target
         while (passed := self.track.passed(near, direction, self._since, self.tolerance)) is None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryo_acq.station.clock import WaitTimeout
 from cryo_acq.station.station import Measurement, Station
 
 
@@ -94,18 +93,3 @@ def hysteresis_loop(station: Station, m: Measurement, axis: str, amplitude: floa
     station.magnet.ramp_to(**{axis: -amplitude})
     up, down = loop_fields(amplitude, step)
     return up, field_sweep(station, m, axis, up, settings), down, field_sweep(station, m, axis, down, settings)
-
-
-def wait_until_passes(station: Station, read, target: float, direction: int, poll: float,
-                      timeout: float, what: str = "value", tolerance: float = 0.0) -> float:
-    """Continuous sweeps: wait (station clock) until ``read()`` has reached ``target`` moving
-    in ``direction`` (+1 rising, -1 falling), within ``tolerance`` (the reading's
-    resolution); returns the value read then."""
-    start = station.clock.now()
-    while True:
-        value = read()
-        if (value - target) * direction >= -tolerance:
-            return value
-        if station.clock.now() - start > timeout:
-            raise WaitTimeout(f"{what} did not reach {target:g} within {timeout:g} s (at {value:g})")
-        station.clock.sleep(poll)

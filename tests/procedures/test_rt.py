@@ -62,7 +62,8 @@ def stepped(a01):
 def test_rt_stepped_shows_the_transition(stepped):
     run = stepped
     assert run.status == "finished"
-    assert run.units == {"temperature": "K", "field": "T", "resistance": "Ohm", "time": "s"}
+    assert run.units == {"temperature": "K", "field": "T", "resistance": "Ohm", "temperature_at_reading": "K",
+                         "lockin_tau": "s", "lockin_poles": "", "time": "s"}
     assert run.plan["mode"] == "stepped" and run.done.all()
     t, r = run.data["temperature"], run.data["resistance"]
     planned = np.array(run.plan["axes"][0]["values"])
@@ -141,7 +142,7 @@ def _refused(station, procedure, folder):
     ({"temperature_step": 0.02}, "points away"),
     ({"temperature_step": -0.03}, "does not divide"),
     ({"excitation": 1e-6}, "outside its range"),  # 10 V rms through 10 Mohm: beyond the SR830
-    ({"mode": "continuous", "ramp_rate": 0.0}, "ramp_rate > 0"),
+    ({"mode": "continuous", "ramp_rate": 0.0}, "positive ramp_rate"),
     ({"mode": "continuous", "ramp_rate": 0.004}, "steps of 0.1 K/min"),
     ({"mode": "continuous", "ramp_rate": 5.0}, "outside the controller's range"),
     ({"mode": "continuous", "temperature_stop": 7.0}, "temperature_stop != temperature_start"),
@@ -288,3 +289,45 @@ def test_a_procedure_states_no_limit_checks_and_is_still_refused_by_its_plan_axe
         with pytest.raises(ValueError, match=message):
             Runner(st, sketch, folder=tmp_path / "runs").run()
     assert sent_to_all(st) == before and not (tmp_path / "runs").exists()
+
+
+def test_a_continuous_rt_gives_the_stepped_tc0_and_t_bkt_within_10_mk(a01):
+    """7.0 -> 6.2 K in 20 mK steps: stepped (set, stabilise, settle, read at each) and
+    continuous (ramped at 0.3 K/min, each reading assigned to the temperature one lock-in
+    delay before it). The Halperin-Nelson fit's Tc0 and T_BKT agree within 10 mK, and the
+    continuous sweep takes less fridge time."""
+    from cryo_acq.analysis import fit_run
+    params = dict(temperature_step=-0.02, **TRANSITION)
+    runs = {mode: load_run(Runner(a01, _make(RT, mode=mode, ramp_rate=0.005, **params), folder=a01.folder).run())
+            for mode in ("stepped", "continuous")}
+    fits = {mode: fit_run("bkt-rt", run)[0].values for mode, run in runs.items()}
+    for name in ("Tc0", "T_BKT"):
+        assert fits["continuous"][name] == pytest.approx(fits["stepped"][name], abs=0.010), name
+    continuous = runs["continuous"]
+    assert any(kind == "correction" for _, kind, _ in continuous.log)
+    delay = continuous.data["lockin_poles"][0] * continuous.data["lockin_tau"][0]
+    # the stage cools at its own pace (it lags the set-point ramp); a delay earlier it was warmer
+    drift = continuous.data["temperature"] - continuous.data["temperature_at_reading"]
+    assert 1e-3 < np.median(drift) <= 0.005 * delay + 1e-3  # never faster than the set-point's ramp
+    fridge = {mode: np.ptp(run.data["time"]) for mode, run in runs.items()}
+    assert fridge["continuous"] < 0.5 * fridge["stepped"]
+
+
+def test_a_continuous_rt_map_ramps_each_line_and_keeps_the_stepped_onsets(a01):
+    """Two fields, 7.0 <-> 6.2 K as a snake: each line one set-point ramp (the second one
+    warming), each reading assigned to the temperature a lock-in delay before it; the grid
+    holds the planned temperatures and each line's onset is the stepped map's within 20 mK."""
+    params = dict(temperature_start=7.0, temperature_stop=6.2, temperature_step=-0.05, field_start=0.0,
+                  field_stop=1.0, field_step=1.0, field_rate=0.01)
+    stepped = load_run(Runner(a01, _make(RTMap, **params), folder=a01.folder).run())
+    run = load_run(Runner(a01, _make(RTMap, mode="continuous", ramp_rate=0.005, **params), folder=a01.folder).run())
+    assert run.status == "finished" and run.plan["mode"] == "continuous"
+    planned = np.array(run.plan["axes"][1]["values"])
+    np.testing.assert_allclose(run.grid["temperature"], [planned, planned], atol=0.02)
+    second = run.data["temperature"][planned.size:]
+    assert np.all(np.diff(second) > 0)  # the snake's second line warms
+    for i in range(2):
+        onsets = [_onset(r.grid["temperature"][i], r.grid["resistance"][i], r.grid["resistance"][i].max())
+                  for r in (stepped, run)]
+        assert onsets[1] == pytest.approx(onsets[0], abs=0.02), i
+    assert np.ptp(run.data["time"]) < 0.5 * np.ptp(stepped.data["time"])
