@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pymeasure.experiment import FloatParameter, ListParameter, Parameter, Procedure
+from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter, Parameter, Procedure
 
 from cryo_acq.run.measure import LockInSettings
 from cryo_acq.run.sweeps import PlanError
@@ -51,6 +51,9 @@ class CryoProcedure(Procedure):
     #: what the procedure's ``mode=continuous`` keeps moving while it reads ("field" or
     #: "temperature"); None: it has no continuous mode
     CONTINUOUS: str | None = None
+    #: the parameters holding the continuous sweep's rate and its step
+    CONTINUOUS_RATE = "rate"
+    CONTINUOUS_STEP = "field_step"
 
     @property
     def continuous(self) -> bool:
@@ -67,15 +70,36 @@ class CryoProcedure(Procedure):
     def guard_magnet_holding(self) -> bool:
         return not (self.continuous and self.CONTINUOUS == "field")
 
-    def sweep_mode(self, rate: str = "rate") -> dict:
+    def sweep_mode(self) -> dict:
         """The plan's keywords for the sweep mode: none when stepped; when continuous, the
-        mode and the rate (the parameter named ``rate``), which must be positive."""
+        mode and the rate (the parameter :attr:`CONTINUOUS_RATE`), which must be positive."""
         if not self.continuous:
             return {}
-        value = getattr(self, rate)
+        value = getattr(self, self.CONTINUOUS_RATE)
         if value is None or not (math.isfinite(value) and value > 0):
-            raise ProcedureError(f"{self.NAME}: a continuous sweep needs a positive {rate}, got {value!r}")
+            raise ProcedureError(f"{self.NAME}: a continuous sweep needs a positive {self.CONTINUOUS_RATE}, "
+                                 f"got {value!r}")
         return {"mode": "continuous", "rate": value}
+
+    def rate_advice(self):
+        """How accurate the continuous sweep's rate leaves it (:func:`~cryo_acq.run.continuous.advise_rate`),
+        from the lock-in settings asked for; None when the run is stepped."""
+        if not self.continuous:
+            return None
+        from cryo_acq.run.continuous import advise_rate
+
+        settings = self.lockin_settings()
+        unit = "K" if self.CONTINUOUS == "temperature" else "T"
+        return advise_rate(getattr(self, self.CONTINUOUS_RATE), getattr(self, self.CONTINUOUS_STEP),
+                           settings.time_constant, max(1, settings.filter_slope // 6), unit)
+
+    def check_sweep_rate(self) -> None:
+        """Refuse a continuous rate whose corrected error exceeds a step, unless
+        ``accept_rate_error`` says otherwise."""
+        advice = self.rate_advice()
+        if advice is not None and advice.too_fast and not self.accept_rate_error:
+            raise ProcedureError(f"{self.NAME}: {self.CONTINUOUS_RATE} too fast: {advice.describe()}; slow down, "
+                                 "shorten the time constant, or set accept_rate_error=true")
 
     # --- what the runner needs
     def units(self) -> dict[str, str]:
@@ -108,6 +132,7 @@ class CryoProcedure(Procedure):
         self.check_finite()
         self.check_wiring(station)
         self.check_plan_axes(station, plan)
+        self.check_sweep_rate()
 
     def check_plan_axes(self, station, plan) -> None:
         """Each plan axis by its unit: temperatures (K) within the station's range, fields
@@ -181,6 +206,11 @@ class CryoProcedure(Procedure):
 def sweep_mode_parameter() -> ListParameter:
     """The ``mode`` parameter of a procedure with a continuous mode (see ``CONTINUOUS``)."""
     return ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
+
+
+def accept_rate_error_parameter() -> BooleanParameter:
+    """Run a continuous sweep whose corrected error exceeds a step all the same."""
+    return BooleanParameter("Accept a continuous rate whose error exceeds a step", default=False)
 
 
 class ValuesParameter(Parameter):

@@ -22,7 +22,7 @@ from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, fil
 from cryo_acq.run.measure import set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
-from .base import ProcedureError, sweep_mode_parameter
+from .base import ProcedureError, accept_rate_error_parameter, sweep_mode_parameter
 from .nl_switch import NonLocalProcedure
 
 ALIGNMENTS = {"parallel": 1, "antiparallel": -1}
@@ -32,6 +32,7 @@ class Hanle(NonLocalProcedure):
     NAME = "hanle"
     COLUMNS = {"field_perp": "T", "r_nonlocal": "Ohm", "alignment": "", "field_perp_at_reading": "T",
                **FILTER_COLUMNS}
+    CONTINUOUS_RATE, CONTINUOUS_STEP = "rate_perp", "field_step"
     CONTINUOUS = "field"
     SIGNAL = "r_nonlocal"
 
@@ -49,12 +50,13 @@ class Hanle(NonLocalProcedure):
     rate_perp = FloatParameter("Out-of-plane (z) ramp rate", units="T/s", minimum=0.0, maximum=1.0,
                                default=0.002)
     mode = sweep_mode_parameter()
+    accept_rate_error = accept_rate_error_parameter()
 
     def plan(self):
         if not (np.isfinite(self.field_max) and self.field_max > 0):
             raise PlanError(f"field_perp: field_max must be a positive finite number, got {self.field_max!r}")
         return Plan(Axis("field_perp", "T", span(-self.field_max, self.field_max, self.field_step, "field_perp")),
-                    **self.sweep_mode("rate_perp"))
+                    **self.sweep_mode())
 
     def check(self, station, plan) -> None:
         self.check_common(station, plan, axes=("x", "z"))

@@ -20,7 +20,7 @@ from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, fil
 from cryo_acq.run.measure import set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, span
 
-from .base import sweep_mode_parameter
+from .base import accept_rate_error_parameter, sweep_mode_parameter
 from .nl_switch import NonLocalProcedure
 
 
@@ -44,6 +44,7 @@ class NLMap(NonLocalProcedure):
     field_step = FloatParameter("Field step", units="T", minimum=-1.0, maximum=1.0, default=0.001)
     rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
     mode = sweep_mode_parameter()
+    accept_rate_error = accept_rate_error_parameter()
 
     def plan(self):
         currents = span(self.current_start, self.current_stop, self.current_step, "injection_current")

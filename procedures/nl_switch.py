@@ -23,7 +23,7 @@ from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, fil
 from cryo_acq.run.measure import go_to_temperature, set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
-from .base import CryoProcedure, ProcedureError, check_excitation, sweep_mode_parameter
+from .base import CryoProcedure, ProcedureError, accept_rate_error_parameter, check_excitation, sweep_mode_parameter
 
 
 class NonLocalProcedure(CryoProcedure):
@@ -121,6 +121,7 @@ class NLSwitch(NonLocalProcedure):
     field_step = FloatParameter("Field step", units="T", minimum=-1.0, maximum=1.0, default=0.001)
     loop = BooleanParameter("Sweep back to the start", default=False)
     mode = sweep_mode_parameter()
+    accept_rate_error = accept_rate_error_parameter()
     CONTINUOUS = "field"
     rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
 

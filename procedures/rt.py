@@ -30,7 +30,8 @@ from cryo_acq.run.continuous import FILTER_COLUMNS, ContinuousSweep, Temperature
 from cryo_acq.run.measure import go_to_temperature, read_resistance, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, span
 
-from .base import CryoProcedure, ProcedureError, check_excitation, measured_field, sweep_mode_parameter
+from .base import (CryoProcedure, ProcedureError, accept_rate_error_parameter, check_excitation, measured_field,
+                   sweep_mode_parameter)
 
 
 # --------------------------------------------------------------------------- helpers of the R-T family
@@ -59,6 +60,7 @@ class RT(CryoProcedure):
     COLUMNS = {"temperature": "K", "field": "T", "resistance": "Ohm", "temperature_at_reading": "K",
                **FILTER_COLUMNS}
     SIGNAL = "resistance"
+    CONTINUOUS_RATE, CONTINUOUS_STEP = "ramp_rate", "temperature_step"
     CONTINUOUS = "temperature"
 
     temperature_start = FloatParameter("Start temperature", units="K", minimum=0.0, maximum=400.0, default=7.0)
@@ -68,6 +70,7 @@ class RT(CryoProcedure):
     field = FloatParameter("In-plane field on x", units="T", minimum=-20.0, maximum=20.0, default=0.0)
     field_rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
     mode = sweep_mode_parameter()
+    accept_rate_error = accept_rate_error_parameter()
     ramp_rate = FloatParameter("Temperature ramp rate (continuous)", units="K/s", minimum=0.0, maximum=10.0,
                                default=0.005)
     excitation = FloatParameter("Excitation current", units="A", minimum=1e-12, maximum=1e-3, default=100e-9)
@@ -76,7 +79,7 @@ class RT(CryoProcedure):
         values = span(self.temperature_start, self.temperature_stop, self.temperature_step, "temperature")
         if self.continuous and values.size < 2:
             raise ProcedureError(f"{self.NAME}: continuous mode needs temperature_stop != temperature_start")
-        return Plan(Axis("temperature", "K", values), **self.sweep_mode("ramp_rate"))
+        return Plan(Axis("temperature", "K", values), **self.sweep_mode())
 
     def check(self, station, plan) -> None:
         super().check(station, plan)

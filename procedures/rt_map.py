@@ -20,7 +20,7 @@ from cryo_acq.run.continuous import FILTER_COLUMNS, ContinuousSweep, Temperature
 from cryo_acq.run.measure import go_to_temperature, read_resistance, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, span
 
-from .base import CryoProcedure, check_excitation, sweep_mode_parameter
+from .base import CryoProcedure, accept_rate_error_parameter, check_excitation, sweep_mode_parameter
 from .rt import direction_of
 
 
@@ -30,6 +30,7 @@ class RTMap(CryoProcedure):
     COLUMNS = {"temperature": "K", "field": "T", "resistance": "Ohm", "temperature_at_reading": "K",
                **FILTER_COLUMNS}
     SIGNAL = "resistance"
+    CONTINUOUS_RATE, CONTINUOUS_STEP = "ramp_rate", "temperature_step"
     CONTINUOUS = "temperature"
 
     temperature_start = FloatParameter("Start temperature", units="K", minimum=0.0, maximum=400.0, default=1.5)
@@ -44,6 +45,7 @@ class RTMap(CryoProcedure):
     snake = BooleanParameter("Snake (reverse the temperature sweep on every other field)", default=True)
     excitation = FloatParameter("Excitation current", units="A", minimum=1e-12, maximum=1e-3, default=100e-9)
     mode = sweep_mode_parameter()
+    accept_rate_error = accept_rate_error_parameter()
     ramp_rate = FloatParameter("Temperature ramp rate (continuous)", units="K/s", minimum=0.0, maximum=10.0,
                                default=0.005)
 
@@ -51,7 +53,7 @@ class RTMap(CryoProcedure):
         temperatures = span(self.temperature_start, self.temperature_stop, self.temperature_step, "temperature")
         fields = span(self.field_start, self.field_stop, self.field_step, "field")
         return Plan(Axis("temperature", "K", temperatures), outer=Axis("field", "T", fields), snake=bool(self.snake),
-                    **self.sweep_mode("ramp_rate"))
+                    **self.sweep_mode())
 
     def check(self, station, plan) -> None:
         super().check(station, plan)  # the plan's temperatures and fields (on self.axis)

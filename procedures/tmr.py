@@ -18,7 +18,7 @@ from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, fil
 from cryo_acq.run.measure import go_to_temperature, set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, loop
 
-from .base import CryoProcedure, check_excitation, sweep_mode_parameter
+from .base import CryoProcedure, accept_rate_error_parameter, check_excitation, sweep_mode_parameter
 
 
 class TMR(CryoProcedure):
@@ -36,6 +36,7 @@ class TMR(CryoProcedure):
     current = FloatParameter("DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=0.1e-6)
     rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
     mode = sweep_mode_parameter()
+    accept_rate_error = accept_rate_error_parameter()
     CONTINUOUS = "field"
 
     def plan(self):

@@ -19,7 +19,7 @@ from .sample import Environment, ResistiveSample, SampleModel
 
 AXES = ("x", "y", "z")
 #: T: how far a ramping field may move between two samples of a lock-in's input
-FIELD_RESOLUTION = 20e-6
+FIELD_RESOLUTION = 50e-6
 
 
 @dataclass
@@ -92,12 +92,16 @@ class SimLab:
     def field_at(self, t: float) -> tuple[float, float, float]:
         return tuple(self.axes[a].field_at(t) if a in self.axes else 0.0 for a in AXES)  # type: ignore[return-value]
 
-    def input_step(self) -> float | None:
-        """Station seconds between samples of a lock-in's input while a magnet axis ramps:
-        the field moves at most :data:`FIELD_RESOLUTION` between them, so the sample sees
-        a switching field where it is, not up to a filter step later. None when nothing moves."""
-        rates = [axis.rate for axis in self.axes.values() if axis.moving and axis.rate > 0]
-        return FIELD_RESOLUTION / max(rates) if rates else None
+    def fine_window(self, since: float) -> tuple[float, float, float] | None:
+        """(start, end, step): where, between ``since`` and now, a magnet axis ramped, and
+        how often a lock-in must sample its input there so the field moves at most
+        :data:`FIELD_RESOLUTION` between samples (the sample then sees a switching field
+        where it is, not up to a filter step later). None when no field moved since then."""
+        windows = [(axis.ramp_start_time(), axis.ramp_end_time(), FIELD_RESOLUTION / axis.rate)
+                   for axis in self.axes.values() if axis.moving and axis.rate > 0 and axis.ramp_end_time() > since]
+        if not windows:
+            return None
+        return min(w[0] for w in windows), max(w[1] for w in windows), min(w[2] for w in windows)
 
     def environment(self, t: float | None = None) -> Environment:
         t = self.clock.now() if t is None else t

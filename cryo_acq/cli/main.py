@@ -107,8 +107,15 @@ def _parameter_help(cls) -> str:
         elif getattr(parameter, "choices", None):
             limits = "{" + ", ".join(map(str, parameter.choices)) + "}"
         rows.append(f"  {name:<18} {parameter.default!s:<10} {units or '':<5} {limits:<18} {parameter.name}")
-    return "Parameters (-p name=value, plain SI numbers):\n\n\b\n" + "\n".join(
+    text = "Parameters (-p name=value, plain SI numbers):\n\n\b\n" + "\n".join(
         [f"  {'name':<18} {'default':<10} {'unit':<5} {'limits':<18} meaning"] + rows)
+    if cls.CONTINUOUS:
+        procedure = cls()
+        procedure.set_parameters({"mode": "continuous"})
+        text += ("\n\nmode=continuous with the defaults: " + procedure.rate_advice().describe()
+                 + f". A rate whose error exceeds a step is refused unless accept_rate_error=true; "
+                 f"the run prints the same for the values given.")
+    return text
 
 
 def _parse_params(cls, pairs: tuple[str, ...]):
@@ -196,6 +203,9 @@ def _run(cls, station_ref, sim, params, out) -> None:
             runner.preflight()  # refused here: nothing moved, nothing written
         except ValueError as exc:
             refuse(f"refused: {exc}")
+        advice = procedure.rate_advice()
+        if advice is not None:
+            console.print(f"continuous: {advice.describe()}", highlight=False, soft_wrap=True)
         columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn(), TimeRemainingColumn()]
         with Progress(*columns, console=console, transient=False) as bar:

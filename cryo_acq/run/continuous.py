@@ -24,10 +24,13 @@ uncorrected lag of n tau r. :mod:`cryo_acq.analysis.deconvolution` removes that 
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import gammaincinv
 
 from cryo_acq.run.measure import read_resistance
 from cryo_acq.station.clock import WaitTimeout
@@ -92,6 +95,56 @@ class Reading(NamedTuple):
     value: float  #: the swept quantity the reading belongs to (at the lock-in's delay)
     at_reading: float  #: the swept quantity measured at the reading
     time: float  #: station time of the reading (s)
+
+
+# --------------------------------------------------------------------------- how fast is too fast
+def jump_error(rate: float, tau: float, poles: int) -> float:
+    """How far (in the swept unit) a jump in the signal lands from where it happened once
+    each reading is assigned at the filter's delay: the filtered jump's midpoint comes
+    ``gammaincinv(n, 0.5) tau`` after it, the delay is ``n tau``."""
+    return (poles - float(gammaincinv(poles, 0.5))) * tau * abs(rate)
+
+
+def smear(rate: float, tau: float, poles: int) -> float:
+    """The rms width (swept unit) over which the filter spreads what it reads while sweeping:
+    sqrt(n) tau x rate. Features narrower than this are blurred, not shifted."""
+    return math.sqrt(poles) * tau * abs(rate)
+
+
+@dataclass(frozen=True)
+class RateAdvice:
+    """What a continuous sweep's rate costs in accuracy, after the delay correction."""
+
+    rate: float  #: unit/s asked for
+    unit: str
+    step: float  #: the plan's step
+    tau: float  #: s
+    poles: int
+    error: float  #: a jump's offset after the correction (unit), :func:`jump_error`
+    blur: float  #: :func:`smear` (unit)
+    largest: float  #: the largest rate whose error stays within ``fraction`` of a step (unit/s)
+    fraction: float
+
+    @property
+    def too_fast(self) -> bool:
+        """The error exceeds a whole step."""
+        return self.error > self.step
+
+    def describe(self) -> str:
+        return (f"at {self.rate:g} {self.unit}/s with tau {self.tau:g} s ({self.poles} poles) a jump in the signal "
+                f"lands {self.error:.3g} {self.unit} before where it happened, along the sweep, after the delay "
+                f"correction ({self.error / self.step:.2g} "
+                f"of a {self.step:g} {self.unit} step; features narrower than {self.blur:.3g} {self.unit} are "
+                f"blurred); the largest rate within {self.fraction:g} of a step is {self.largest:.3g} {self.unit}/s")
+
+
+def advise_rate(rate: float, step: float, tau: float, poles: int, unit: str, fraction: float = 0.25) -> RateAdvice:
+    """The accuracy a continuous sweep at ``rate`` keeps, and the largest rate whose
+    corrected error stays within ``fraction`` of a ``step``."""
+    per_rate = jump_error(1.0, tau, poles)
+    return RateAdvice(rate=abs(rate), unit=unit, step=abs(step), tau=tau, poles=poles,
+                      error=jump_error(rate, tau, poles), blur=smear(rate, tau, poles),
+                      largest=fraction * abs(step) / per_rate if per_rate > 0 else math.inf, fraction=fraction)
 
 
 # --------------------------------------------------------------------------- what moves
@@ -175,6 +228,7 @@ class ContinuousSweep:
             self.note(f"continuous: each reading's {self.mover.name} is the one measured {self.delay:g} s "
                       f"before it (the lock-in's delay, {poles} poles x {tau:g} s, read back); "
                       f"<column>_at_reading is the {self.mover.what} measured at the reading", kind="correction")
+            self.note(advise_rate(self.rate, self.step, tau, poles, self.mover.unit).describe(), kind="rate")
 
     def pass_point(self, target: float, end: float, direction: int) -> float:
         """Keep moving toward ``end`` (the end of this branch) until the measured quantity

@@ -162,10 +162,32 @@ class Magnet:
                 self.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> float:
-        """Wait (station clock) until no axis is ramping; return the time waited."""
+        """Wait (station clock) until every axis has arrived; return the time waited.
+
+        Nothing is asked before the ramp can have arrived (its distance over its rate);
+        then the supply is polled every :attr:`arrival_poll` s until each axis either
+        reports that it holds or reads its target within :attr:`arrival_tolerance`
+        (a supply's ramp status lags the field it reads by its own hold detection)."""
+        start = self.clock.now()
+        expected = self._longest_ramp()
         if timeout is None:
-            timeout = self._longest_ramp() * 1.5 + 10 * self.poll
-        return wait_until(self.clock, lambda: not self.ramping, timeout, self.poll, "magnet ramp")
+            timeout = expected * 1.5 + 10 * self.poll
+        if 0 < expected < timeout:
+            self.clock.sleep(expected)
+        left = max(timeout - (self.clock.now() - start), 0.0)
+        wait_until(self.clock, self._arrived, left, min(self.poll, self.arrival_poll), "magnet ramp")
+        return self.clock.now() - start
+
+    #: s between polls once a ramp may have arrived
+    arrival_poll = 0.1
+    #: T: an axis reading its target this closely has arrived, whatever its status says
+    arrival_tolerance = 1e-5
+
+    def _arrived(self) -> bool:
+        for axis, control in self._controls.items():
+            if control.ramping() and abs(control.field() - self._targets[axis]) > self.arrival_tolerance:
+                return False
+        return True
 
     def _longest_ramp(self) -> float:
         longest = 0.0

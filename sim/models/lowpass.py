@@ -20,6 +20,8 @@ _MEMORY = {1: 10.0, 2: 12.0, 3: 14.0, 4: 16.0}
 #: Largest integration step, in time constants (the update is exact for a
 #: step-wise constant input; the step only limits how finely the input is sampled).
 _STEP = 0.25
+#: Most samples of a fast-moving input per advance (a long idle span across a long ramp)
+_FINE_SAMPLES = 256
 
 
 class LowPassFilter:
@@ -45,27 +47,48 @@ class LowPassFilter:
         self._poles = poles
 
     @property
+    def time(self) -> float:
+        """Station time up to which the filter has integrated its input."""
+        return self._t
+
+    @property
     def output(self) -> complex:
         return complex(self._stages[self.poles - 1])
 
-    def advance(self, t: float, source: Callable[[float], complex], max_step: float | None = None) -> complex:
-        """Filter ``source`` (complex volts as a function of station time) up to ``t``,
-        sampling it at most every ``max_step`` s if given (an input that moves fast, as
-        while a field ramps through a switching field), never finer than tau / 400.
+    def advance(self, t: float, source: Callable[[float], complex],
+                fine: tuple[float, float, float] | None = None) -> complex:
+        """Filter ``source`` (complex volts as a function of station time) up to ``t``.
+
+        ``fine`` = (start, end, step): between those station times (an input that moves
+        fast, as while a field ramps through a switching field) sample the input at most
+        every ``step`` s (never finer than tau / 400, nor more than 256 samples); elsewhere
+        every tau / 4.
 
         The cascade is integrated exactly for an input held constant over each step
         (the input is sampled mid-step): with a = h/tau, stage i of the new state is
         sum_j e^-a a^(i-j)/(i-j)! x_j + u P(i+1, a), P the regularised incomplete gamma.
         """
-        span = t - self._t
-        if span <= 0:
+        if t <= self._t:
             return self.output
         memory = _MEMORY[self.poles] * self.tau
-        if span > memory:  # the far past is forgotten: start settled on the input
+        if t - self._t > memory:  # the far past is forgotten: start settled on the input
             self._stages[:] = source(t - memory)
             self._t = t - memory
-            span = memory
-        step = _STEP * self.tau if max_step is None else max(min(_STEP * self.tau, max_step), self.tau / 400)
+        coarse = _STEP * self.tau
+        if fine is not None:
+            start, end, step = fine
+            start, end = max(start, self._t), min(end, t)
+            if end > start:
+                self._integrate(start, coarse, source)
+                self._integrate(end, max(min(step, coarse), self.tau / 400, (end - start) / _FINE_SAMPLES), source)
+        self._integrate(t, coarse, source)
+        return self.output
+
+    def _integrate(self, t: float, step: float, source: Callable[[float], complex]) -> None:
+        """Advance the cascade to ``t`` sampling the input at most every ``step`` s."""
+        span = t - self._t
+        if span <= 0:
+            return
         steps = max(1, math.ceil(span / step))
         h = span / steps
         n = self.poles
@@ -84,4 +107,3 @@ class LowPassFilter:
                       for i in range(n)]
         self._stages[:n] = stages
         self._t = t
-        return self.output

@@ -12,6 +12,10 @@ from typing import Literal
 
 Action = Literal["HOLD", "RTOS", "RTOZ", "CLMP"]
 
+#: s a supply's ramp status keeps saying "ramping" after the field it reports has arrived
+#: (its own hold detection; a choice of this simulation, of the order real supplies show)
+HOLD_DETECTION = 0.5
+
 
 class MagnetAxis:
     """A single magnet axis.
@@ -52,9 +56,21 @@ class MagnetAxis:
         return self._goal != self._b0
 
     @property
-    def ramping(self) -> bool:
+    def sweeping(self) -> bool:
         """True while the field is still moving toward the goal."""
         return self._action in ("RTOS", "RTOZ") and self.field != self._goal
+
+    @property
+    def ramping(self) -> bool:
+        """What the supply reports: ramping until :data:`HOLD_DETECTION` after the field
+        arrived (a supply's ramp status lags the field it reports)."""
+        if self._action not in ("RTOS", "RTOZ") or self._goal == self._b0:
+            return False
+        return self.clock.now() < self.ramp_end_time() + HOLD_DETECTION
+
+    def ramp_start_time(self) -> float:
+        """Station time at which the present segment started."""
+        return self._t0
 
     def ramp_end_time(self) -> float:
         """Station time at which the present ramp arrives."""

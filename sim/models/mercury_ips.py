@@ -86,7 +86,7 @@ def _axis_attributes(letter: str) -> dict:
 
     def voltage(self):
         axis = g(self).axis
-        return INDUCTANCE * axis.rate * g(self).atob if axis.ramping else 0.0
+        return INDUCTANCE * axis.rate * g(self).atob if axis.sweeping else 0.0
 
     return {
         f"field_{letter}": _prop(lambda self: g(self).axis.field),

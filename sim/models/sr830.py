@@ -59,7 +59,7 @@ class SR830Model(InstrumentModel):
         return signal * cmath.exp(-1j * math.radians(self.phase))
 
     def advance(self) -> None:
-        self.filter.advance(self.clock.now(), self._source, self.lab.input_step())
+        self.filter.advance(self.clock.now(), self._source, self.lab.fine_window(self.filter.time))
 
     # --- settings that act on the physics
     @property

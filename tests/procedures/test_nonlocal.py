@@ -355,4 +355,4 @@ def test_a_continuous_nl_map_switches_where_the_stepped_map_does(dilution_b, tmp
             continue  # no switching at this current
         assert _first_switch(fields, c_line, levels) == pytest.approx(_first_switch(fields, s_line, levels),
                                                                       abs=STEP + 1e-9)
-    assert np.ptp(run.data["time"]) < 0.5 * np.ptp(stepped.data["time"])
+    assert np.ptp(run.data["time"]) < 0.7 * np.ptp(stepped.data["time"])  # each line's preparation is the same

@@ -144,7 +144,8 @@ def _refused(station, procedure, folder):
     ({"excitation": 1e-6}, "outside its range"),  # 10 V rms through 10 Mohm: beyond the SR830
     ({"mode": "continuous", "ramp_rate": 0.0}, "positive ramp_rate"),
     ({"mode": "continuous", "ramp_rate": 0.004}, "steps of 0.1 K/min"),
-    ({"mode": "continuous", "ramp_rate": 5.0}, "outside the controller's range"),
+    ({"mode": "continuous", "ramp_rate": 5.0}, "ramp_rate too fast"),
+    ({"mode": "continuous", "ramp_rate": 5.0, "accept_rate_error": True}, "outside the controller's range"),
     ({"mode": "continuous", "temperature_stop": 7.0}, "temperature_stop != temperature_start"),
 ])
 def test_rt_refuses_bad_input_sending_nothing(idle, tmp_path, params, message):
