@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter, Parameter, Procedure
+from pymeasure.experiment import (BooleanParameter, FloatParameter, IntegerParameter, ListParameter, Parameter,
+                                  Procedure)
 
 from cryo_acq.run.measure import LockInSettings
 from cryo_acq.run.sweeps import PlanError
@@ -72,7 +73,16 @@ class CryoProcedure(Procedure):
 
     def sweep_mode(self) -> dict:
         """The plan's keywords for the sweep mode: none when stepped; when continuous, the
-        mode and the rate (the parameter :attr:`CONTINUOUS_RATE`), which must be positive."""
+        mode and the rate (the parameter :attr:`CONTINUOUS_RATE`), which must be positive;
+        when adaptive, the sampler following :attr:`SIGNAL` with the budget ``adaptive_points``."""
+        if getattr(self, "mode", "stepped") == "adaptive":
+            from cryo_acq.run.adaptive import AdaptiveSampler
+
+            budget = int(getattr(self, "adaptive_points", 0) or 0)
+            if budget and budget < 3:
+                raise ProcedureError(f"{self.NAME}: adaptive_points must be 0 (a third of the line) or at least 3, "
+                                     f"got {budget}")
+            return {"adaptive": AdaptiveSampler(self.SIGNAL, budget or None)}
         if not self.continuous:
             return {}
         value = getattr(self, self.CONTINUOUS_RATE)
@@ -203,9 +213,17 @@ class CryoProcedure(Procedure):
 
 
 # --------------------------------------------------------------------------- helpers procedures share
-def sweep_mode_parameter() -> ListParameter:
-    """The ``mode`` parameter of a procedure with a continuous mode (see ``CONTINUOUS``)."""
-    return ListParameter("Sweep mode", choices=["stepped", "continuous"], default="stepped")
+def sweep_mode_parameter(continuous: bool = True, adaptive: bool = False) -> ListParameter:
+    """The ``mode`` parameter: stepped, and continuous (see ``CONTINUOUS``) and/or adaptive
+    (stepped points where the signal changes, :mod:`cryo_acq.run.adaptive`)."""
+    choices = ["stepped"] + (["continuous"] if continuous else []) + (["adaptive"] if adaptive else [])
+    return ListParameter("Sweep mode", choices=choices, default="stepped")
+
+
+def adaptive_points_parameter() -> IntegerParameter:
+    """The budget of an adaptive plan, points per line."""
+    return IntegerParameter("Adaptive budget, points per line (0 for a third of the line)", minimum=0, maximum=10_000_000,
+                            default=0)
 
 
 def accept_rate_error_parameter() -> BooleanParameter:

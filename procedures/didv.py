@@ -11,7 +11,9 @@ The outer axis is either the temperature (``versus=temperature``: the list
 (``versus=field``: the list ``fields``, at the fixed ``temperature``).
 Columns: temperature (K) and field (T on x), both measured at every point whichever
 is the outer axis (the plan's outer axis says which one the run steps); bias_voltage
-(V, the junction's DC voltage); didv (S).
+(V, the junction's DC voltage); didv (S). With ``mode=adaptive`` each line measures only
+``adaptive_points`` of its planned biases, chosen where dI/dV changes (coherence peaks,
+the zero-bias peak; ``cryo_acq/run/adaptive.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pymeasure.experiment import FloatParameter, ListParameter
 from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, span
 
-from .base import CryoProcedure, ValuesParameter, check_excitation, check_source, measured_field, parse_values
+from .base import (CryoProcedure, ValuesParameter, adaptive_points_parameter, check_excitation, check_source,
+                   measured_field, parse_values, sweep_mode_parameter)
 from .rt import check_fixed_field, uses_field
 
 _OUTER_UNITS = {"temperature": "K", "field": "T"}
@@ -32,6 +35,7 @@ class DIDV(CryoProcedure):
     CONFIGURATION = "mtj"
     # both the temperature and the field are read at every point, whichever is the outer axis
     COLUMNS = {"temperature": "K", "field": "T", "bias_voltage": "V", "didv": "S"}
+    SIGNAL = "didv"
 
     versus = ListParameter("Outer axis", choices=["temperature", "field"], default="temperature")
     temperatures = ValuesParameter("Temperatures (versus temperature; comma-separated)", units="K",
@@ -45,12 +49,15 @@ class DIDV(CryoProcedure):
     bias_min = FloatParameter("First DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=-0.06e-6)
     bias_max = FloatParameter("Last DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=0.06e-6)
     bias_step = FloatParameter("Bias step (signed)", units="A", minimum=-1e-3, maximum=1e-3, default=0.005e-6)
+    mode = sweep_mode_parameter(continuous=False, adaptive=True)
+    adaptive_points = adaptive_points_parameter()
 
     # --- plan and checks
     def plan(self):
         biases = span(self.bias_min, self.bias_max, self.bias_step, "bias")
         outer = parse_values(self, "temperatures" if self.versus == "temperature" else "fields")
-        return Plan(Axis("bias_current", "A", biases), outer=Axis(self.versus, _OUTER_UNITS[self.versus], outer))
+        return Plan(Axis("bias_current", "A", biases), outer=Axis(self.versus, _OUTER_UNITS[self.versus], outer),
+                    **self.sweep_mode())
 
     def check(self, station, plan) -> None:
         super().check(station, plan)  # the outer temperatures or fields; every DC bias plus the AC peak

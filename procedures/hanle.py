@@ -10,7 +10,10 @@ P and AP curves have opposite signs. With ``mode=continuous`` B_z ramps from -fi
 to +field_max at ``rate_perp`` and the lock-in is read on the fly, each reading assigned
 to B_z at the lock-in's delay (``cryo_acq/run/continuous.py``). Columns: field_perp (T,
 measured B_z), r_nonlocal (ohm), alignment (+1 parallel, -1 antiparallel),
-field_perp_at_reading (T), lockin_tau (s), lockin_poles; time is the reading's.
+field_perp_at_reading (T), lockin_tau (s), lockin_poles; time is the reading's. With
+``mode=adaptive`` only ``adaptive_points`` of the planned fields are measured, chosen
+where the curve changes (``cryo_acq/run/adaptive.py``); the electrodes stay prepared
+whatever the order.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, fil
 from cryo_acq.run.measure import set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
-from .base import ProcedureError, accept_rate_error_parameter, sweep_mode_parameter
+from .base import ProcedureError, accept_rate_error_parameter, adaptive_points_parameter, sweep_mode_parameter
 from .nl_switch import NonLocalProcedure
 
 ALIGNMENTS = {"parallel": 1, "antiparallel": -1}
@@ -49,7 +52,8 @@ class Hanle(NonLocalProcedure):
     rate = FloatParameter("In-plane (x) ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
     rate_perp = FloatParameter("Out-of-plane (z) ramp rate", units="T/s", minimum=0.0, maximum=1.0,
                                default=0.002)
-    mode = sweep_mode_parameter()
+    mode = sweep_mode_parameter(adaptive=True)
+    adaptive_points = adaptive_points_parameter()
     accept_rate_error = accept_rate_error_parameter()
 
     def plan(self):

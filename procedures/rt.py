@@ -10,6 +10,8 @@ steps of ``temperature_step``, at a fixed in-plane field ``field`` on axis x.
   after the measured temperature passed each planned temperature, each reading assigned
   to the temperature measured that delay before it (``cryo_acq/run/continuous.py``); the
   ramp is switched off when the run is complete.
+* ``adaptive``: stepped, but only ``adaptive_points`` of the planned temperatures, chosen
+  where R(T) changes (``cryo_acq/run/adaptive.py``).
 
 Every row records the measured temperature, never the set-point. Columns:
 temperature (K), field (T, measured on x; 0 on a station without a magnet),
@@ -30,8 +32,8 @@ from cryo_acq.run.continuous import FILTER_COLUMNS, ContinuousSweep, Temperature
 from cryo_acq.run.measure import go_to_temperature, read_resistance, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, span
 
-from .base import (CryoProcedure, ProcedureError, accept_rate_error_parameter, check_excitation, measured_field,
-                   sweep_mode_parameter)
+from .base import (CryoProcedure, ProcedureError, accept_rate_error_parameter, adaptive_points_parameter,
+                   check_excitation, measured_field, sweep_mode_parameter)
 
 
 # --------------------------------------------------------------------------- helpers of the R-T family
@@ -69,7 +71,8 @@ class RT(CryoProcedure):
                                       default=-0.02)
     field = FloatParameter("In-plane field on x", units="T", minimum=-20.0, maximum=20.0, default=0.0)
     field_rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
-    mode = sweep_mode_parameter()
+    mode = sweep_mode_parameter(adaptive=True)
+    adaptive_points = adaptive_points_parameter()
     accept_rate_error = accept_rate_error_parameter()
     ramp_rate = FloatParameter("Temperature ramp rate (continuous)", units="K/s", minimum=0.0, maximum=10.0,
                                default=0.005)

@@ -113,8 +113,8 @@ def _parameter_help(cls) -> str:
         procedure = cls()
         procedure.set_parameters({"mode": "continuous"})
         text += ("\n\nmode=continuous with the defaults: " + procedure.rate_advice().describe()
-                 + f". A rate whose error exceeds a step is refused unless accept_rate_error=true; "
-                 f"the run prints the same for the values given.")
+                 + ". A rate whose error exceeds a step is refused unless accept_rate_error=true; "
+                 "the run prints the same for the values given.")
     return text
 
 
@@ -209,7 +209,7 @@ def _run(cls, station_ref, sim, params, out) -> None:
         columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn(), TimeRemainingColumn()]
         with Progress(*columns, console=console, transient=False) as bar:
-            task = bar.add_task(f"{cls.NAME}  preparing", total=len(plan))
+            task = bar.add_task(f"{cls.NAME}  preparing", total=plan.expected_points)
 
             def on_progress(p):
                 bar.update(task, total=p.total, completed=p.done,

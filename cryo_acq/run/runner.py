@@ -29,7 +29,7 @@ from cryo_acq.station.clock import StopRequested, WaitTimeout
 from cryo_acq.run.guards import DiskSpace, GuardTimeout
 from cryo_acq.run.guards import build as build_guards
 from cryo_acq.run.signals import on_stop_signals
-from cryo_acq.run.storage import RunFile, StorageError, check_space, estimated_size, new_run_path
+from cryo_acq.run.storage import RunFile, StorageError, check_space, estimated_size, load_run, new_run_path
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,6 @@ class Runner:
 
         from cryo_acq.station import Station
         from cryo_acq.station.file import parse
-        from cryo_acq.run.storage import load_run
 
         old = load_run(path)
         if old.finished:
@@ -162,9 +161,11 @@ class Runner:
                 row = self._measure_guarded(run, point)
                 row.setdefault("time", clock.now())
                 run.append(row, point)
+                if plan.adaptive is not None:
+                    plan.adaptive.tell(plan, point, row)
                 done += 1
                 if self.on_progress:
-                    self.on_progress(Progress(done, len(plan), clock.now() - t0, row, point))
+                    self.on_progress(Progress(done, plan.expected_points, clock.now() - t0, row, point))
             self._retrying(run, "finish", lambda: procedure.finish(station))
             self.status = "finished"
         except StorageError as exc:  # the disk filled (or failed): stop measuring, keep what is flushed
@@ -206,6 +207,9 @@ class Runner:
     def _open_file(self, plan, station, clock) -> RunFile:
         procedure = self.procedure
         if self.resume:
+            if plan.adaptive is not None:  # the learners start from what the file holds
+                held = load_run(self.path)
+                plan.adaptive.restore(plan, held.data, held.plan_index)
             run = RunFile.reopen(self.path, plan, flush_interval=self.flush_interval)
             run.log(clock.now(), "resume", f"resumed with {int(run.done.sum())} of {len(plan)} points done")
             return run

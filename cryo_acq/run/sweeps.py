@@ -133,6 +133,8 @@ class Plan:
     directions: np.ndarray | None = None
     mode: str = "stepped"  #: "stepped" or "continuous"
     rate: float | None = None  #: continuous: axis rate in its unit per second
+    #: stepped points chosen where the signal changes (:mod:`cryo_acq.run.adaptive`); None: all, in order
+    adaptive: object | None = None
 
     def __post_init__(self):
         if self.mode not in ("stepped", "continuous"):
@@ -143,6 +145,8 @@ class Plan:
             if axis is not None and not np.all(np.isfinite(axis.values)):
                 raise PlanError(f"{axis.name}: set-points must be finite numbers")
         _within_budget("plan", len(self))
+        if self.adaptive is not None and (self.snake or self.mode != "stepped"):
+            raise PlanError("an adaptive plan is stepped and not a snake")
 
     @property
     def points(self) -> _Points:
@@ -192,13 +196,22 @@ class Plan:
     def __len__(self) -> int:
         return int(np.prod(self.shape))
 
+    @property
+    def expected_points(self) -> int:
+        """How many points the run will measure: all, or an adaptive plan's budget."""
+        return len(self) if self.adaptive is None else self.adaptive.expected_points(self)
+
     def pending(self, done: np.ndarray | None = None):
-        """Points not yet measured, in order."""
+        """Points not yet measured, in order (an adaptive plan: chosen as the readings come)."""
+        if self.adaptive is not None:
+            yield from self.adaptive.points(self)
+            return
         indices = range(len(self)) if done is None else np.flatnonzero(~np.asarray(done, bool))
         for i in indices:
             yield self.point(int(i))
 
     def describe(self) -> dict:
         """JSON-able description (stored in the run file)."""
-        return {"mode": self.mode, "rate": self.rate, "snake": self.snake, "shape": list(self.shape),
+        adaptive = {"adaptive": self.adaptive.describe()} if self.adaptive is not None else {}
+        return {"mode": self.mode, "rate": self.rate, "snake": self.snake, "shape": list(self.shape), **adaptive,
                 "axes": [{"name": a.name, "unit": a.unit, "values": a.values.tolist()} for a in self.axes]}

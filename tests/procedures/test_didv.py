@@ -96,3 +96,34 @@ def test_didv_refuses_bad_input_sending_nothing(idle, tmp_path, params, message)
         Runner(idle, _didv(**{"temperatures": "1.5, 5.0", **BIAS, **params}), folder=tmp_path / "runs").run()
     assert sent_to_all(idle) == before
     assert not (tmp_path / "runs").exists()
+
+
+def _within_errors(a, b, names):
+    """Each fitted value of ``a`` within two combined standard errors of ``b``'s (two
+    independent noisy runs of the same sample)."""
+    for name in names:
+        error = np.hypot(a.errors[name], b.errors[name])
+        assert abs(a.values[name] - b.values[name]) <= 2 * error, (name, a.values[name], b.values[name], error)
+
+
+def test_an_adaptive_didv_recovers_the_dense_fit_with_a_third_of_the_points(tmp_path):
+    """1.5 K, -60 .. 60 nA in 1 nA (121 biases): the adaptive plan measures 41 of them,
+    chosen where dI/dV changes (here a smooth zero-bias peak: nearly evenly), and the
+    tunnelling fit (Delta0, Gamma) agrees with the dense stepped run's within errors, in
+    less fridge time."""
+    from cryo_acq.analysis import fit_run
+
+    params = dict(temperatures="1.5", bias_min=-0.06e-6, bias_max=0.06e-6, bias_step=0.001e-6)
+    runs = {}
+    for mode in ("stepped", "adaptive"):
+        with Station.from_yaml("vti-a01", sim=True) as st:
+            runs[mode] = load_run(Runner(st, _didv(mode=mode, **params), folder=tmp_path).run())
+        assert runs[mode].status == "finished", runs[mode].reason
+    dense, adaptive = runs["stepped"], runs["adaptive"]
+    assert len(adaptive.data["didv"]) == 41 <= len(dense.data["didv"]) / 3 + 1
+    assert adaptive.plan["adaptive"]["signal"] == "didv"
+    assert adaptive.done.sum() == 41 and not adaptive.done.all()  # the grid holds what was measured
+    biases = np.array(adaptive.plan["axes"][1]["values"])[np.asarray(adaptive.plan_index) % 121]
+    assert len(set(biases.round(12))) == 41  # no bias measured twice
+    _within_errors(fit_run("didv", adaptive)[0], fit_run("didv", dense)[0], ("delta0_eV", "gamma_eV"))
+    assert adaptive.metadata["station_seconds"] < 0.6 * dense.metadata["station_seconds"]
