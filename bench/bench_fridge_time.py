@@ -8,6 +8,8 @@ For each swept procedure the same plan runs stepped and continuous on a simulate
 * what the measurement is for, from each run, and the difference: switching fields (tmr,
   nl-switch, nl-map; continuous also deconvolved), Tc0 and T_BKT (rt), D and tau (hanle),
   onsets per line (rt-map);
+* adaptive plans against the dense stepped run: fridge time, points, and how far the fit
+  moved in combined standard errors;
 * stepped sweeps against their own minimum: fridge time between the first and the last
   reading over (ramp time + n x settle time), target <= 1.05.
 """
@@ -59,30 +61,59 @@ def stepped_minimum(run_, column: str, rate: float, tau: float, steps: int | Non
     return float((t[-1] - t[0]) / minimum)
 
 
+def sweep_time(run_) -> float:
+    """Fridge time from the first reading to the last (the sweep itself)."""
+    return float(np.ptp(run_.data["time"]))
+
+
 def row(name, stepped, continuous, what, s_values, c_values, unit, scale, extra=""):
-    ratio = fridge(stepped) / fridge(continuous)
+    sweep = sweep_time(stepped) / sweep_time(continuous)
+    whole = fridge(stepped) / fridge(continuous)
     diff = np.max(np.abs(np.subtract(c_values, s_values))) * scale
-    print(f"{name:<10} {fridge(stepped):>9.0f} s {fridge(continuous):>8.0f} s {ratio:>7.1f}x   {what:<22} "
-          f"max |diff| {diff:7.2f} {unit}{extra}")
+    print(f"{name:<12} {sweep_time(stepped):>7.0f} s {sweep_time(continuous):>6.0f} s {sweep:>6.1f}x  "
+          f"{fridge(stepped):>7.0f} s {fridge(continuous):>6.0f} s {whole:>5.1f}x   {what:<18} "
+          f"max |diff| {diff:6.2f} {unit}{extra}")
+
+
+def versus_sample(values, coercive) -> str:
+    """Largest distance (mT) of switching fields (B_down_*, then B_up_*) from the sample's own."""
+    expected = np.r_[-np.asarray(coercive), coercive]
+    return f"; vs the sample's coercive fields {np.max(np.abs(np.subtract(values, expected))) * 1e3:.2f} mT"
+
+
+def adaptive_row(name, dense, adaptive, model, names):
+    fits = [fit_run(model, r)[0] for r in (dense, adaptive)]
+    sigmas = ", ".join(
+        f"{k} {abs(fits[1].values[k] - fits[0].values[k]) / np.hypot(fits[0].errors[k], fits[1].errors[k]):.1f} sigma"
+        for k in names)
+    points = f"{len(adaptive.plan_index)} of {len(dense.plan_index)}"
+    print(f"{name:<10} {fridge(dense):>9.0f} s {fridge(adaptive):>8.0f} s {fridge(dense) / fridge(adaptive):>7.2f}x   "
+          f"{points:<22} {sigmas}")
 
 
 def main() -> None:
-    print(f"{'procedure':<10} {'stepped':>11} {'continuous':>10} {'ratio':>8}   {'compared':<22} difference")
+    print(f"{'':<12} {'sweep (first to last reading)':^27}  {'run (preparation included)':^25}")
+    print(f"{'procedure':<12} {'stepped':>9} {'contin.':>8} {'ratio':>7}  {'stepped':>9} {'contin.':>8} {'ratio':>6}   "
+          f"{'compared':<18} difference (continuous - stepped)")
     # tmr: -30 -> 30 -> -30 mT in 1 mT steps, tau 0.3 s at 24 dB/oct
     loop = dict(field_max=0.03, field_step=0.001, time_constant=0.3)
     s = run("vti-a01", "tmr", rate=0.005, **loop)
     minimums = {"tmr": stepped_minimum(s, "field", 0.005, 0.3)}
     for rate in (0.005, 0.010):
         c = run("vti-a01", "tmr", mode="continuous", rate=rate, **loop)
-        row(f"tmr {rate * 1e3:g}mT/s", s, c, "switching fields", switching(s), switching(c), "mT", 1e3)
-        row("  deconv.", s, c, "switching fields", switching(s), switching(c, deconvolve="yes"), "mT", 1e3)
-    # nl-switch loop on dilution-b
-    common = dict(field_start=-0.04, field_stop=0.04, preparation_field=-0.04, loop=True, time_constant=0.3)
+        for label, values in ((f"tmr {rate * 1e3:g}mT/s", switching(c)), ("  deconv.", switching(c, deconvolve="yes"))):
+            row(label, s, c, "switching fields", switching(s), values, "mT", 1e3,
+                extra=versus_sample(values, [0.008, 0.025]))
+    print(f"{'  (stepped)':<12} {'':>50}   {'':<18} {versus_sample(switching(s), [0.008, 0.025])[2:]}")
+    # nl-switch loop on dilution-b, 0.5 mT steps
+    common = dict(field_start=-0.04, field_stop=0.04, preparation_field=-0.04, loop=True, time_constant=0.3,
+                  field_step=0.0005)
     s = run("dilution-b", "nl-switch", rate=0.005, **common)
     minimums["nl-switch"] = stepped_minimum(s, "field", 0.005, 0.3)
     c = run("dilution-b", "nl-switch", mode="continuous", rate=0.005, **common)
-    row("nl-switch", s, c, "switching fields", switching(s), switching(c), "mT", 1e3)
-    row("  deconv.", s, c, "switching fields", switching(s), switching(c, deconvolve="yes"), "mT", 1e3)
+    for label, values in (("nl-switch", switching(c)), ("  deconv.", switching(c, deconvolve="yes"))):
+        row(label, s, c, "switching fields", switching(s), values, "mT", 1e3, extra=versus_sample(values, [0.012, 0.020]))
+    print(f"{'  (stepped)':<12} {'':>50}   {'':<18} {versus_sample(switching(s), [0.012, 0.020])[2:]}")
     # rt through the transition
     rt = dict(temperature_start=7.0, temperature_stop=6.2, temperature_step=-0.02, ramp_rate=0.005)
     s, c = run("vti-a01", "rt", **rt), run("vti-a01", "rt", mode="continuous", **rt)
@@ -117,6 +148,15 @@ def main() -> None:
                                        t[::-1] if t[0] > t[-1] else t))
                        for t, line in zip(np.asarray(r.grid["temperature"]), np.asarray(r.grid["resistance"]))])
     row("rt-map", s, c, "R_N/2 per line", onsets[0], onsets[1], "mK", 1e3)
+    # adaptive plans against the dense stepped run
+    print()
+    print(f"{'adaptive':<10} {'dense':>11} {'adaptive':>10} {'ratio':>8}   {'points':<22} fit difference")
+    hanle = dict(channel="L08", field_max=0.5, field_step=0.005)
+    d, a = run("dilution-b", "hanle", **hanle), run("dilution-b", "hanle", mode="adaptive", **hanle)
+    adaptive_row("hanle P", d, a, "hanle", ("D", "tau"))
+    didv = dict(temperatures="1.5", bias_min=-0.06e-6, bias_max=0.06e-6, bias_step=0.001e-6)
+    d, a = run("vti-a01", "didv", **didv), run("vti-a01", "didv", mode="adaptive", **didv)
+    adaptive_row("didv", d, a, "didv", ("delta0_eV", "gamma_eV"))
     print()
     print("stepped sweeps against their minimum (ramp + settle to 0.999 at 24 dB/oct), target <= 1.05:")
     for name, ratio in minimums.items():

@@ -4,6 +4,7 @@ Each run goes through the Runner into a run file; the phenomenon is checked in w
 load_run gives back, with the thresholds of tests/sim/test_sample_acceptance.py.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -18,7 +19,6 @@ from procedures.nl_map import NLMap
 from procedures.nl_switch import NLSwitch
 
 from conftest import sent_to_all
-from tests.procedures.loops import branch_crossings
 
 STEP = 0.001  # T, nl-switch field step
 
@@ -139,30 +139,39 @@ def test_nl_switch_continuous_matches_stepped_and_records_the_measured_field(dil
 
 
 def test_continuous_loop_corrected_for_the_lockins_delay_has_no_false_hysteresis(dilution_b, tmp_path):
-    """A spin-valve loop (-40 -> +40 -> -40 mT) swept continuously at 5 mT/s with tau 0.3 s at
-    24 dB/oct (a lag of 4 tau r = 6 mT): with each reading assigned to the field at the
-    lock-in's delay, the switching fields are those of the stepped loop within a step and
-    the loop is symmetric; the field at the reading shows the false hysteresis, 2 x 6 mT."""
-    common = dict(field_start=-0.04, field_stop=0.04, preparation_field=-0.04, loop=True, time_constant=0.3)
+    """A spin-valve loop (-40 -> +40 -> -40 mT) in 0.5 mT steps, swept continuously at 5 mT/s
+    with tau 0.3 s at 24 dB/oct (a lag of 4 tau r = 6 mT), in a tenth of the stepped loop's
+    fridge time: with each reading assigned to the field at the lock-in's delay the loop is
+    symmetric (no false hysteresis) and switches where the stepped loop does within the
+    residual of the delay alone (the narrow 8 mT window is blurred by 2 tau r = 3 mT);
+    deconvolved, within 0.5 mT. The field at the reading shows the false hysteresis, 2 x 6 mT."""
+    from cryo_acq.analysis import fit_run
+
+    step = 0.0005
+    common = dict(field_start=-0.04, field_stop=0.04, preparation_field=-0.04, loop=True, time_constant=0.3,
+                  field_step=step)
     stepped, _ = _run(dilution_b(), NLSwitch, tmp_path, **common)
     run, _ = _run(dilution_b(), NLSwitch, tmp_path, mode="continuous", rate=0.005, **common)
     assert any(kind == "correction" and "0.3" in message for _, kind, message in run.log)
     assert np.ptp(stepped.data["time"]) > 10 * np.ptp(run.data["time"])  # the loop's fridge time
 
-    r = stepped.data["r_nonlocal"]
-    mid = (np.median(r) + r.min()) / 2  # half-way between the parallel and antiparallel levels
-    s_up, s_down = branch_crossings(stepped.data, "field", "r_nonlocal", mid)
-    c_up, c_down = branch_crossings(run.data, "field", "r_nonlocal", mid)
-    raw_up, raw_down = branch_crossings(run.data, "field_at_reading", "r_nonlocal", mid)
-    assert len(s_up) == len(c_up) == len(s_down) == len(c_down) == 2  # into the antiparallel window and out
-    # where the stepped loop switches, within the residual of a delay-only correction (the
-    # filtered jump's midpoint is 0.33 tau r early, and a narrow window is smeared further)
-    np.testing.assert_allclose(c_up, s_up, atol=1.5 * STEP)
-    np.testing.assert_allclose(c_down, s_down, atol=1.5 * STEP)
-    np.testing.assert_allclose(c_up, -c_down, atol=1.5 * STEP)  # no false hysteresis: a symmetric loop
+    def switches(r, **options):
+        values = fit_run("switching", r, **options)[0].values
+        return np.array([values["B_up_1"], values["B_up_2"]]), np.array([values["B_down_1"], values["B_down_2"]])
+
+    s_up, s_down = switches(stepped)
+    c_up, c_down = switches(run)
+    d_up, d_down = switches(run, deconvolve="yes")
+    raw_up, raw_down = switches(dataclasses.replace(run, data={**run.data, "field": run.data["field_at_reading"]}))
+    np.testing.assert_allclose(c_up, -c_down, atol=0.5e-3)  # no false hysteresis: a symmetric loop
+    np.testing.assert_allclose(c_up, s_up, atol=1.5e-3)  # delay alone: the blurred window
+    np.testing.assert_allclose(c_down, s_down, atol=1.5e-3)
+    np.testing.assert_allclose(d_up, s_up, atol=0.5e-3)  # deconvolved
+    np.testing.assert_allclose(d_down, s_down, atol=0.5e-3)
+    np.testing.assert_allclose(d_up, [0.012, 0.020], atol=0.25e-3)  # the sample's coercive fields
     lag = 4 * 0.3 * 0.005
-    np.testing.assert_allclose(raw_up - c_up, lag, atol=STEP)  # uncorrected: late by the lag ...
-    np.testing.assert_allclose(raw_down - c_down, -lag, atol=STEP)  # ... both ways: 2 x lag apart
+    np.testing.assert_allclose(raw_up - c_up, lag, atol=1e-3)  # uncorrected: late by the lag ...
+    np.testing.assert_allclose(raw_down - c_down, -lag, atol=1e-3)  # ... both ways: 2 x lag apart
 
 
 # --------------------------------------------------------------------------- nl-map
