@@ -99,7 +99,7 @@ class CryoProcedure(Procedure):
         from cryo_acq.run.continuous import advise_rate
 
         settings = self.lockin_settings()
-        unit = "K" if self.CONTINUOUS == "temperature" else "T"
+        unit = {"temperature": "K", "bias": "A"}.get(self.CONTINUOUS, "T")
         return advise_rate(getattr(self, self.CONTINUOUS_RATE), getattr(self, self.CONTINUOUS_STEP),
                            settings.time_constant, max(1, settings.filter_slope // 6), unit)
 

@@ -11,20 +11,26 @@ The outer axis is either the temperature (``versus=temperature``: the list
 (``versus=field``: the list ``fields``, at the fixed ``temperature``).
 Columns: temperature (K) and field (T on x), both measured at every point whichever
 is the outer axis (the plan's outer axis says which one the run steps); bias_voltage
-(V, the junction's DC voltage); didv (S). With ``mode=adaptive`` each line measures only
+(V, the junction's DC voltage); didv (S); bias_voltage_at_reading (V); lockin_tau (s),
+lockin_poles; time (s, of the reading). With ``mode=adaptive`` each line measures only
 ``adaptive_points`` of its planned biases, chosen where dI/dV changes (coherence peaks,
-the zero-bias peak; ``cryo_acq/run/adaptive.py``).
+the zero-bias peak; ``cryo_acq/run/adaptive.py``). With ``mode=continuous`` the bias of
+each line moves at ``bias_rate`` (stepped by the SMU in tenths of a step at the sweep's
+polls) and the lock-in is read on the fly, each reading assigned to the bias and the
+junction voltage one lock-in delay before it (``cryo_acq/run/continuous.py``).
 """
 
 from __future__ import annotations
 
+import numpy as np
 from pymeasure.experiment import FloatParameter, ListParameter
 
+from cryo_acq.run.continuous import FILTER_COLUMNS, ContinuousSweep, SourceRamp, filter_columns
 from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, span
 
-from .base import (CryoProcedure, ValuesParameter, adaptive_points_parameter, check_excitation, check_source,
-                   measured_field, parse_values, sweep_mode_parameter)
+from .base import (CryoProcedure, ValuesParameter, accept_rate_error_parameter, adaptive_points_parameter,
+                   check_excitation, check_source, measured_field, parse_values, sweep_mode_parameter)
 from .rt import check_fixed_field, uses_field
 
 _OUTER_UNITS = {"temperature": "K", "field": "T"}
@@ -34,8 +40,11 @@ class DIDV(CryoProcedure):
     NAME = "didv"
     CONFIGURATION = "mtj"
     # both the temperature and the field are read at every point, whichever is the outer axis
-    COLUMNS = {"temperature": "K", "field": "T", "bias_voltage": "V", "didv": "S"}
+    COLUMNS = {"temperature": "K", "field": "T", "bias_voltage": "V", "didv": "S", "bias_voltage_at_reading": "V",
+               **FILTER_COLUMNS}
     SIGNAL = "didv"
+    CONTINUOUS = "bias"
+    CONTINUOUS_RATE, CONTINUOUS_STEP = "bias_rate", "bias_step"
 
     versus = ListParameter("Outer axis", choices=["temperature", "field"], default="temperature")
     temperatures = ValuesParameter("Temperatures (versus temperature; comma-separated)", units="K",
@@ -49,8 +58,10 @@ class DIDV(CryoProcedure):
     bias_min = FloatParameter("First DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=-0.06e-6)
     bias_max = FloatParameter("Last DC bias current", units="A", minimum=-1e-3, maximum=1e-3, default=0.06e-6)
     bias_step = FloatParameter("Bias step (signed)", units="A", minimum=-1e-3, maximum=1e-3, default=0.005e-6)
-    mode = sweep_mode_parameter(continuous=False, adaptive=True)
+    mode = sweep_mode_parameter(adaptive=True)
     adaptive_points = adaptive_points_parameter()
+    bias_rate = FloatParameter("Bias ramp rate (continuous)", units="A/s", minimum=0.0, maximum=1.0, default=2.5e-9)
+    accept_rate_error = accept_rate_error_parameter()
 
     # --- plan and checks
     def plan(self):
@@ -85,6 +96,12 @@ class DIDV(CryoProcedure):
         self._m.source.enable()  # 0 A; compliance: the junction's max_voltage
         setup_lockin(self._m, self.lockin_settings())
         set_bias(self._m, first["bias_current"])
+        self._filter = filter_columns(self._m.lockin)
+        self._sweep = None
+        if self.continuous:
+            self._sweep = ContinuousSweep(station, SourceRamp(station, self._m.source, self.bias_rate,
+                                                              self.bias_step / 10), self.bias_step, self.note)
+        self._line_started = False
 
     def measure(self, station, point) -> dict:
         source = self._m.source
@@ -96,8 +113,38 @@ class DIDV(CryoProcedure):
             else:
                 go_to_temperature(station, outer)
             self._outer = outer
-        source.set_current(bias)
-        resistance = read_resistance(self._m, self.lockin_settings())
-        voltage = source.measure_voltage()
+            self._line_started = False
+        if self._sweep is not None:
+            voltage, didv, at_reading, t = self._continuous(station, bias)
+        else:
+            source.set_current(bias)
+            resistance = read_resistance(self._m, self.lockin_settings())
+            t = station.clock.now()
+            voltage = at_reading = source.measure_voltage()
+            didv = 1.0 / resistance if resistance else float("nan")
         return {"temperature": station.temperature.temperature(), "field": measured_field(station),
-                "bias_voltage": voltage, "didv": 1.0 / resistance if resistance else float("nan")}
+                "bias_voltage": voltage, "didv": didv, "bias_voltage_at_reading": at_reading, **self._filter,
+                "time": t}
+
+    def _continuous(self, station, bias: float):
+        """One reading of a line swept as one bias ramp (a new line starts settled at its
+        first bias). The reading belongs to the bias one lock-in delay before it; the
+        junction voltage there is interpolated in V(I), measured at every reading with the
+        bias set then (the source sets the current exactly; V is a smooth function of it)."""
+        sweep, source = self._sweep, self._m.source
+        if not self._line_started:
+            source.set_current(self.bias_min)
+            sweep.mover.reset()
+            self._m.lockin.settle(self.settle_fraction)
+            sweep.start(self._m.lockin)
+            self._iv = ([self.bias_min], [source.measure_voltage()])
+            self._line_started = True
+        sweep.pass_point(bias, self.bias_max, 1 if self.bias_max >= self.bias_min else -1)
+        resistance, current, _, t = sweep.read(self._m.lockin, self.settle_fraction)
+        at_reading = source.measure_voltage()
+        self._iv[0].append(sweep.mover.applied)
+        self._iv[1].append(at_reading)
+        order = np.argsort(self._iv[0], kind="stable")
+        voltage = float(np.interp(current, np.asarray(self._iv[0])[order], np.asarray(self._iv[1])[order]))
+        didv = 1.0 / resistance if resistance else float("nan")
+        return voltage, didv, at_reading, t

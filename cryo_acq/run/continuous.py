@@ -189,6 +189,50 @@ class TemperatureRamp:
     arrive = None  #: the end is passed like any other point, within the tolerance
 
 
+class SourceRamp:
+    """A current source's bias as the moving part of a continuous sweep: the source has no
+    ramp of its own here, so at each of the sweep's polls (every ``resolution / rate`` s)
+    the bias is set to the ramp's value half a poll later and held: the staircase stays
+    centred on the linear ramp at ``rate`` (A/s), which is what the position reports."""
+
+    unit, what, name = "A", "bias current", "bias current"
+    patience = 60.0
+    arrive = None
+
+    def __init__(self, station, source, rate: float, resolution: float):
+        self.clock, self.source, self.rate = station.clock, source, float(rate)
+        self.resolution = abs(float(resolution))
+        self.reset()
+
+    def reset(self) -> None:
+        """Start again from the bias the source holds now (a new line)."""
+        self._value = float(self.source.current)
+        self._start, self._end, self._t0 = self._value, self._value, None
+
+    def _ramp(self, t: float) -> float:
+        span = self._end - self._start
+        moved = min(self.rate * max(t - self._t0, 0.0), abs(span))
+        return self._start + math.copysign(moved, span)
+
+    def head_to(self, end: float) -> None:
+        self._start, self._end, self._t0 = self._value, float(end), self.clock.now()
+
+    @property
+    def applied(self) -> float:
+        """The bias the source holds now (A)."""
+        return self._value
+
+    def position(self) -> float:
+        if self._t0 is None:
+            return self._value
+        now = self.clock.now()
+        ahead = self._ramp(now + 0.5 * self.resolution / self.rate)  # the middle of the coming hold
+        if abs(ahead - self._value) >= 0.5 * self.resolution or (ahead == self._end != self._value):
+            self.source.set_current(ahead)
+            self._value = ahead
+        return self._ramp(now)
+
+
 # --------------------------------------------------------------------------- the sweep
 class ContinuousSweep:
     """A continuous sweep of one quantity, read on the fly by a lock-in, each reading

@@ -41,7 +41,8 @@ def test_didv_versus_temperature_zero_bias_peak_then_gap_dip(station_factory, tm
     st = station_factory("vti-a01")
     run = load_run(Runner(st, _didv(temperatures="1.5, 5.0", **BIAS), folder=tmp_path).run())
     assert run.status == "finished"
-    assert run.units == {"temperature": "K", "field": "T", "bias_voltage": "V", "didv": "S", "time": "s"}
+    assert run.units == {"temperature": "K", "field": "T", "bias_voltage": "V", "didv": "S",
+                         "bias_voltage_at_reading": "V", "lockin_tau": "s", "lockin_poles": "", "time": "s"}
     assert run.plan["shape"] == [2, 13]
     assert [a["name"] for a in run.plan["axes"]] == ["temperature", "bias_current"]
     g, v, t = run.grid["didv"], run.grid["bias_voltage"], run.grid["temperature"]
@@ -62,7 +63,8 @@ def test_didv_versus_field_peak_screened_above_b_k(station_factory, tmp_path):
     run = load_run(Runner(st, _didv(versus="field", fields="0, 4", temperature=1.5, field_rate=0.01, **BIAS),
                           folder=tmp_path).run())
     assert run.status == "finished"
-    assert run.units == {"temperature": "K", "field": "T", "bias_voltage": "V", "didv": "S", "time": "s"}
+    assert run.units == {"temperature": "K", "field": "T", "bias_voltage": "V", "didv": "S",
+                         "bias_voltage_at_reading": "V", "lockin_tau": "s", "lockin_poles": "", "time": "s"}
     g, b = run.grid["didv"], run.grid["field"]
     assert np.allclose(b, [[0.0] * 13, [4.0] * 13], atol=1e-3)  # measured on x
     assert np.allclose(run.grid["temperature"], 1.5, atol=0.01)  # and the temperature, at every point
@@ -71,7 +73,7 @@ def test_didv_versus_field_peak_screened_above_b_k(station_factory, tmp_path):
     assert _dip(g[1])  # 4 T > B_K: no peak, the gap
     # the columns do not depend on ``versus``: one list on the class, for every instance
     assert _didv(versus="field").DATA_COLUMNS == _didv().DATA_COLUMNS == DIDV.DATA_COLUMNS == [
-        "temperature", "field", "bias_voltage", "didv", "time"]
+        "temperature", "field", "bias_voltage", "didv", "bias_voltage_at_reading", "lockin_tau", "lockin_poles", "time"]
 
 
 @pytest.mark.parametrize("params, message", [
@@ -127,3 +129,32 @@ def test_an_adaptive_didv_recovers_the_dense_fit_with_a_third_of_the_points(tmp_
     assert len(set(biases.round(12))) == 41  # no bias measured twice
     _within_errors(fit_run("didv", adaptive)[0], fit_run("didv", dense)[0], ("delta0_eV", "gamma_eV"))
     assert adaptive.metadata["station_seconds"] < 0.6 * dense.metadata["station_seconds"]
+
+
+def test_a_continuous_didv_gives_the_stepped_spectrum_in_half_the_time(tmp_path):
+    """1.5 K, -60 .. 60 nA in 5 nA: the bias ramps at 2.5 nA/s (the SMU stepped in tenths of a
+    step, centred on the ramp) and each reading is assigned to the bias and the junction
+    voltage one lock-in delay before it. The spectrum is the stepped one within 1 % of its
+    span at every bias, the voltages within 0.5 uV, the tunnelling fit within errors, and
+    the line takes about half the time."""
+    from cryo_acq.analysis import fit_run
+
+    params = dict(temperatures="1.5", bias_min=-0.06e-6, bias_max=0.06e-6, bias_step=0.005e-6)
+    runs = {}
+    for mode in ("stepped", "continuous"):
+        with Station.from_yaml("vti-a01", sim=True) as st:
+            runs[mode] = load_run(Runner(st, _didv(mode=mode, **params), folder=tmp_path).run())
+        assert runs[mode].status == "finished", runs[mode].reason
+    stepped, continuous = runs["stepped"], runs["continuous"]
+    assert continuous.plan["mode"] == "continuous" and continuous.plan["rate"] == 2.5e-9
+    assert any(kind == "correction" and "bias current" in message for _, kind, message in continuous.log)
+    g_s, g_c = stepped.data["didv"], continuous.data["didv"]
+    assert np.max(np.abs(g_c - g_s)) < 0.01 * np.ptp(g_s)
+    np.testing.assert_allclose(continuous.data["bias_voltage"], stepped.data["bias_voltage"], atol=0.5e-6)
+    lag = continuous.data["bias_voltage_at_reading"][1:-1] - continuous.data["bias_voltage"][1:-1]
+    assert np.all(lag > 0)  # at the reading the bias had moved on, by the lock-in's delay
+    fits = [fit_run("didv", r)[0] for r in (continuous, stepped)]
+    for name in ("delta0_eV", "gamma_eV"):
+        assert abs(fits[0].values[name] - fits[1].values[name]) <= 2 * np.hypot(fits[0].errors[name],
+                                                                              fits[1].errors[name]), name
+    assert np.ptp(continuous.data["time"]) < 0.6 * np.ptp(stepped.data["time"])
