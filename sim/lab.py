@@ -38,15 +38,18 @@ class FridgeSpec:
     time_constant: float  #: s
     range_ceilings: tuple[float, ...]  #: K per heater range (index 0 = off)
     start_temperature: float | None = None  #: K; None = base
+    #: s the sample thermometer reads behind the sample (its thermal link; a choice of this simulation)
+    thermometer_lag: float = 0.0
 
 
 VTI = FridgeSpec(base_temperature=1.45, time_constant=90.0,
-                 range_ceilings=(0.0, 20.0, 80.0, 320.0), start_temperature=1.5)
+                 range_ceilings=(0.0, 20.0, 80.0, 320.0), start_temperature=1.5, thermometer_lag=1.5)
 DILUTION_LS372 = FridgeSpec(base_temperature=0.012, time_constant=300.0,
                             range_ceilings=(0.0, 0.02, 0.04, 0.08, 0.15, 0.35, 0.8, 2.0, 6.0),
-                            start_temperature=0.05)
+                            start_temperature=0.05, thermometer_lag=5.0)
 DILUTION = FridgeSpec(base_temperature=0.012, time_constant=300.0,
-                      range_ceilings=(0.0, 0.03, 0.1, 0.3, 1.0, 12.0, 40.0), start_temperature=0.05)
+                      range_ceilings=(0.0, 0.03, 0.1, 0.3, 1.0, 12.0, 40.0), start_temperature=0.05,
+                      thermometer_lag=5.0)
 
 
 class SimLab:
@@ -60,7 +63,8 @@ class SimLab:
         self.sample = sample if sample is not None else ResistiveSample()
         self.io_latency = io_latency  #: s of station time per VISA message
         self.fridge = Fridge(clock, self._child_rng(), fridge.base_temperature, fridge.time_constant,
-                             list(fridge.range_ceilings), fridge.start_temperature)
+                             list(fridge.range_ceilings), fridge.start_temperature,
+                             thermometer_lag=fridge.thermometer_lag)
         self.axes: dict[str, MagnetAxis] = {}
         self.lockin_routes: dict[str, LockInRoute] = {}
         self.source_routes: dict[str, str] = {}  # SMU name -> configuration it drives

@@ -153,6 +153,7 @@ class MagnetAxis:
 
     unit, what = "T", "field"
     patience = 60.0  #: s beyond the ramp time before a point not reached is an error
+    lag = 0.0  #: s the position's reading runs behind the sample
 
     def __init__(self, station, axis: str, rate: float):
         self.magnet, self.axis, self.rate = station.magnet, axis, float(rate)
@@ -179,6 +180,8 @@ class TemperatureRamp:
 
     def __init__(self, station, rate: float):
         self.controller, self.rate = station.temperature, float(rate)
+        #: s the thermometer reads behind the sample (the station's ``thermometer_lag``)
+        self.lag = float(getattr(self.controller, "thermometer_lag", 0.0))
 
     def position(self) -> float:
         return self.controller.temperature()
@@ -198,6 +201,7 @@ class SourceRamp:
     unit, what, name = "A", "bias current", "bias current"
     patience = 60.0
     arrive = None
+    lag = 0.0
 
     def __init__(self, station, source, rate: float, resolution: float):
         self.clock, self.source, self.rate = station.clock, source, float(rate)
@@ -269,9 +273,11 @@ class ContinuousSweep:
         self.delay, poles, tau = filter_delay(lockin)
         self._heading = None
         if self.note is not None:
-            self.note(f"continuous: each reading's {self.mover.name} is the one measured {self.delay:g} s "
-                      f"before it (the lock-in's delay, {poles} poles x {tau:g} s, read back); "
-                      f"<column>_at_reading is the {self.mover.what} measured at the reading", kind="correction")
+            lag = self.mover.lag
+            self.note(f"continuous: each reading's {self.mover.name} is the one measured {self.delay - lag:g} s "
+                      f"before it (the lock-in's delay, {poles} poles x {tau:g} s, read back"
+                      + (f", less the thermometer's lag behind the sample, {lag:g} s" if lag else "")
+                      + f"); <column>_at_reading is the {self.mover.what} measured at the reading", kind="correction")
             self.note(advise_rate(self.rate, self.step, tau, poles, self.mover.unit).describe(), kind="rate")
 
     def pass_point(self, target: float, end: float, direction: int) -> float:
@@ -299,7 +305,7 @@ class ContinuousSweep:
             self.mover.arrive()
             self._follow()
             passed = self.track.passed(target, direction, self._since, self.tolerance) or clock.now()
-        while (left := passed + self.delay - clock.now()) > 0:
+        while (left := passed + self.delay - self.mover.lag - clock.now()) > 0:
             clock.sleep(min(self.poll, left))
             self._follow()
         return passed
@@ -318,7 +324,11 @@ class ContinuousSweep:
                 self.note(f"lock-in overloaded: re-ranged to {lockin.sensitivity:g} V and read again, the reading "
                           f"assigned to {self.mover.name} {self.track.at(t - self.delay):.6g} {self.mover.unit}")
         at_reading = self._follow()
-        return Reading(lockin.resistance(reading), self.track.at(t - self.delay), at_reading, t)
+        belongs = t - self.delay + self.mover.lag  # the position read then is the sample's at t - delay
+        while (left := belongs - clock.now()) > 0:
+            clock.sleep(min(self.poll, left))
+            self._follow()
+        return Reading(lockin.resistance(reading), self.track.at(belongs), at_reading, t)
 
 
 def FieldSweep(station, axis: str, rate: float, step: float, note=None) -> ContinuousSweep:

@@ -44,6 +44,15 @@ class TemperatureController(ABC):
         ranges = self.options.get("heater_ranges")
         self.heater_ranges = (tuple(sorted((float(k), _numeric(v)) for k, v in ranges.items())) if ranges
                               else self.default_heater_ranges)
+        lag = self.options.get("thermometer_lag", 0.0)
+        try:
+            #: s the sample thermometer reads behind the sample while the temperature moves
+            #: (``options.thermometer_lag``, measured for the station); continuous sweeps correct for it
+            self.thermometer_lag = float(lag)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name}: options.thermometer_lag must be seconds, got {lag!r}") from None
+        if not (math.isfinite(self.thermometer_lag) and self.thermometer_lag >= 0):
+            raise ValueError(f"{self.name}: options.thermometer_lag must be >= 0 s, got {lag!r}")
 
     # --- instrument primitives
     @abstractmethod

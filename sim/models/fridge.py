@@ -21,13 +21,16 @@ class Fridge:
 
     def __init__(self, clock, rng, base_temperature: float, time_constant: float,
                  range_ceilings: list[float], temperature: float | None = None,
-                 fluctuation: float = 2e-4):
+                 fluctuation: float = 2e-4, thermometer_lag: float = 0.0):
         self.clock = clock
         self.rng = rng
         self.base_temperature = base_temperature  #: K, with the heater off
         self.time_constant = time_constant  #: s, thermal relaxation
         self.range_ceilings = list(range_ceilings)
         self.fluctuation = fluctuation  #: relative rms of a reading
+        #: s the sample thermometer reads behind the stage (the sample): while the temperature
+        #: moves, a reading is the stage's temperature that long ago
+        self.thermometer_lag = thermometer_lag
         self.setpoint = base_temperature if temperature is None else temperature
         self.heater_range = 0
         self.excursion = 0.0  #: K added on top (a drift the guards should catch)
@@ -97,8 +100,9 @@ class Fridge:
         return self.temperature_at(self.clock.now())
 
     def reading(self, offset: float = 0.0) -> float:
-        """A thermometer reading (K): the true temperature with seeded fluctuation."""
-        true = self.temperature + offset
+        """A thermometer reading (K): the true temperature :attr:`thermometer_lag` s ago (not
+        before the last command), with seeded fluctuation."""
+        true = self.temperature_at(max(self.clock.now() - self.thermometer_lag, self._t0)) + offset
         return true * (1.0 + self.fluctuation * self.rng.standard_normal())
 
     def heater_percent(self) -> float:
