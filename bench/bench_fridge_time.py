@@ -138,6 +138,11 @@ def main() -> None:
         lines.append([float(fields[i][np.argmax(np.abs(line - line[0]) > 0.5 * np.ptp(line))])
                       for i, line in enumerate(np.asarray(r.grid["r_nonlocal"]))])
     row("nl-map", s, c, "first switch per line", lines[0], lines[1], "mT", 1e3)
+    # didv: one spectrum at 1.5 K, the bias ramped at 2.5 nA/s
+    didv = dict(temperatures="1.5", bias_min=-0.06e-6, bias_max=0.06e-6, bias_step=0.005e-6)
+    s, c = run("vti-a01", "didv", **didv), run("vti-a01", "didv", mode="continuous", **didv)
+    g = s.data["didv"]
+    row("didv", s, c, "dI/dV per bias", g / np.ptp(g), c.data["didv"] / np.ptp(g), "% of span", 100)
     # rt-map: two fields, snake
     rt_map = dict(temperature_start=7.0, temperature_stop=6.2, temperature_step=-0.05, field_start=0.0,
                   field_stop=1.0, field_step=1.0, field_rate=0.01, ramp_rate=0.005)
