@@ -55,6 +55,13 @@ def direction_of(start: float, stop: float) -> int:
     return 1 if stop >= start else -1
 
 
+def pass_tolerance(step: float, kelvin: float) -> float:
+    """How close (K) to ``kelvin`` counts as having reached it in a continuous temperature
+    sweep: the stage approaches the end of a ramp exponentially, so the end needs a margin;
+    a quarter step at most."""
+    return min(abs(step) / 4, max(1e-3, 2e-3 * abs(kelvin)))
+
+
 # --------------------------------------------------------------------------- the procedure
 class RT(CryoProcedure):
     NAME = "rt"
@@ -102,8 +109,9 @@ class RT(CryoProcedure):
         self._filter = filter_columns(self._m.lockin)
         self._sweep = None
         if self.continuous:
+            tolerance = pass_tolerance(self.temperature_step, self.temperature_stop)
             self._sweep = ContinuousSweep(station, TemperatureRamp(station, self.ramp_rate), self.temperature_step,
-                                          self.note, tolerance=self.pass_tolerance(self.temperature_stop))
+                                          self.note, tolerance=tolerance)
             self._sweep.start(self._m.lockin)
 
     def measure(self, station, point) -> dict:
@@ -123,8 +131,3 @@ class RT(CryoProcedure):
     def finish(self, station) -> None:
         if self.continuous:
             station.temperature.stop_ramp()  # later set-points are steps again
-
-    def pass_tolerance(self, target: float) -> float:
-        """How close (K) counts as having reached ``target``: the stage approaches the end of
-        the ramp exponentially, so the last point needs a margin; a quarter step at most."""
-        return min(abs(self.temperature_step) / 4, max(1e-3, 2e-3 * abs(target)))

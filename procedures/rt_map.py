@@ -21,7 +21,7 @@ from cryo_acq.run.measure import go_to_temperature, read_resistance, setup_locki
 from cryo_acq.run.sweeps import Axis, Plan, span
 
 from .base import CryoProcedure, accept_rate_error_parameter, check_excitation, sweep_mode_parameter
-from .rt import direction_of
+from .rt import direction_of, pass_tolerance
 
 
 class RTMap(CryoProcedure):
@@ -78,13 +78,9 @@ class RTMap(CryoProcedure):
         self._line = None  # the field of the line under way (continuous)
         self._sweep = None
         if self.continuous:
+            tolerance = pass_tolerance(self.temperature_step, min(self.temperature_start, self.temperature_stop))
             self._sweep = ContinuousSweep(station, TemperatureRamp(station, self.ramp_rate), self.temperature_step,
-                                          self.note, tolerance=self._tolerance())
-
-    def _tolerance(self) -> float:
-        """How close (K) counts as having reached a temperature (see rt's pass_tolerance)."""
-        coldest = min(self.temperature_start, self.temperature_stop)
-        return min(abs(self.temperature_step) / 4, max(1e-3, 2e-3 * coldest))
+                                          self.note, tolerance=tolerance)
 
     def measure(self, station, point) -> dict:
         field = point.setpoints["field"]
