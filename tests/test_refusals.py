@@ -30,7 +30,7 @@ def _one_line_refusal(result, needle):
 # --------------------------------------------------------------------------- station and sequence files
 @pytest.mark.parametrize("edit, needle", [
     (lambda t: t.replace("  smu_compliance: 10.0", "  smu_compliance: 10.0\n  smu_compliance: 1000.0"),
-     "key 'smu_compliance' given twice (lines 48 and 49)"),
+     "key 'smu_compliance' given twice (lines 49 and 50)"),
     (lambda t: t + "\nlimits:\n  temperature: {min: 1.4, max: 300}\n  smu_compliance: 10\n",
      "key 'limits' given twice"),
     (lambda t: t.replace("x: {max: 10.0,", "x: {max: .inf,"), "finite number"),
