@@ -249,3 +249,50 @@ def test_qcodes_mercury_ramp_reports_hold_once_arrived_through_the_live_lab():
         assert x.field() == pytest.approx(0.05)  # the instrument carries on
     finally:
         Instrument.close_all()
+
+
+def test_this_sessions_sim_changes_read_through_others_drivers():
+    """The supply's hold detection and the thermometer's lag, as drivers written for the real
+    instruments see them through the live lab: QCoDeS's Mercury iPS driver reads the field at
+    its target while the status still says TO SET for the hold detection, then HOLD;
+    pymeasure's Lake Shore 336 reads the stage the thermometer's lag late while the set-point
+    ramps, and the true value once it holds; an unknown command right after gets silence and
+    the instrument's command-error bit, and the next query answers."""
+    import pyvisa
+    from pymeasure.instruments.lakeshore.lakeshore3xx import LakeShore3xx
+    from qcodes.instrument import Instrument
+    from qcodes.instrument_drivers.oxford import OxfordMercuryiPS
+
+    from sim.models.magnet import HOLD_DETECTION
+
+    live = build_live_lab("dilution")
+    try:
+        ips = construct_qcodes(OxfordMercuryiPS, live.resource("magnet"), live.visalib)
+        x = ips.GRPX
+        x.field_ramp_rate(0.01)
+        x.field_target(0.02)
+        x.ramp_to_target()
+        live.clock.sleep(2.0 + 0.4 * HOLD_DETECTION)  # arrived at 2 s, the status not yet
+        assert x.field() == pytest.approx(0.02) and x.ramp_status() == "TO SET"
+        live.clock.sleep(HOLD_DETECTION)
+        assert x.ramp_status() == "HOLD" and x.field() == pytest.approx(0.02)
+    finally:
+        Instrument.close_all()
+
+    vti = build_live_lab("vti")
+    fridge = vti.lab.fridge
+    tc = LakeShore3xx(vti.resource("thermometry"), visa_library=vti.visalib, timeout=200)
+    tc.write("RANGE 1,1")
+    tc.write("RAMP 1,1,10")  # K/min
+    tc.write(f"SETP 1,{fridge.temperature + 1.0:.3f}")
+    vti.clock.sleep(30.0)  # the stage follows with its 90 s time constant
+    reading = tc.input_A.kelvin
+    now = vti.clock.now()
+    assert fridge.thermometer_lag == 1.5
+    assert reading == pytest.approx(fridge.temperature_at(now - 1.5), abs=2e-3)  # 4 x the reading's noise
+    assert fridge.temperature_at(now) - fridge.temperature_at(now - 1.5) > 8e-3  # the lag shows while it moves
+    with pytest.raises(pyvisa.errors.VisaIOError):
+        tc.ask("KRDG? Q")  # no such input: silence
+    assert int(tc.ask("*ESR?")) & 32  # command error bit
+    vti.clock.sleep(3600.0)
+    assert tc.input_A.kelvin == pytest.approx(fridge.temperature, rel=1e-3)  # holding: no lag left
