@@ -144,7 +144,9 @@ class DIDV(CryoProcedure):
         at_reading = source.measure_voltage()
         self._iv[0].append(sweep.mover.applied)
         self._iv[1].append(at_reading)
-        order = np.argsort(self._iv[0], kind="stable")
-        voltage = float(np.interp(current, np.asarray(self._iv[0])[order], np.asarray(self._iv[1])[order]))
+        currents, voltages = self._iv
+        if self.bias_max < self.bias_min:  # np.interp wants the currents rising; a line is monotonic
+            currents, voltages = currents[::-1], voltages[::-1]
+        voltage = float(np.interp(current, currents, voltages))
         didv = 1.0 / resistance if resistance else float("nan")
         return voltage, didv, at_reading, t

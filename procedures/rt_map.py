@@ -99,9 +99,10 @@ class RTMap(CryoProcedure):
 
     def _continuous(self, station, point, field: float):
         """One reading of a line swept as one set-point ramp (a new line starts stable at its start)."""
-        temperatures = self.plan().inner.values
         forward = not (self.snake and point.grid[0] % 2 == 1)
-        start, end = (temperatures[0], temperatures[-1]) if forward else (temperatures[-1], temperatures[0])
+        start, end = self.temperature_start, self.temperature_stop
+        if not forward:
+            start, end = end, start
         if self._line != field:
             go_to_temperature(station, float(start))
             self._sweep.start(self._m.lockin)

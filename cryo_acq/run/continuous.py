@@ -24,12 +24,11 @@ uncorrected lag of n tau r. :mod:`cryo_acq.analysis.deconvolution` removes that 
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numpy as np
 from scipy.special import gammaincinv
 
 from cryo_acq.run.measure import read_resistance
@@ -37,38 +36,57 @@ from cryo_acq.station.clock import WaitTimeout
 
 
 class Track:
-    """The measured value of a swept quantity over station time."""
+    """The measured value of a swept quantity over station time (the last ``length``
+    measurements). Lookups bisect; :meth:`passed` resumes where its last search of the
+    same branch stopped, so polling a long sweep costs the same at its end as at its start."""
 
     def __init__(self, length: int = 100_000):
-        self.times: deque[float] = deque(maxlen=length)
-        self.values: deque[float] = deque(maxlen=length)
+        self.times: list[float] = []
+        self.values: list[float] = []
+        self._length = length
+        self._cursor: tuple[float, int, float, int] | None = None  # since, direction, target, index
 
     def add(self, t: float, value: float) -> None:
         self.times.append(float(t))
         self.values.append(float(value))
+        if len(self.times) > self._length + self._length // 4:  # forget the oldest, a block at a time
+            drop = len(self.times) - self._length
+            del self.times[:drop], self.values[:drop]
+            if self._cursor is not None:
+                since, direction, target, index = self._cursor
+                self._cursor = (since, direction, target, index - drop) if index >= drop else None
 
     def at(self, t: float) -> float:
         """The value at station time ``t``: linear between measurements, the first or
         last measured value outside them (before the sweep it stood still)."""
-        if not self.times:
+        times, values = self.times, self.values
+        if not times:
             return float("nan")
-        return float(np.interp(t, np.fromiter(self.times, float), np.fromiter(self.values, float)))
+        i = bisect.bisect_right(times, t)
+        if i == 0:
+            return values[0]
+        if i == len(times) or times[i] == times[i - 1]:
+            return values[i - 1]
+        f = (t - times[i - 1]) / (times[i] - times[i - 1])
+        return values[i - 1] + f * (values[i] - values[i - 1])
 
     def passed(self, target: float, direction: int, since: float, tolerance: float = 0.0) -> float | None:
         """The station time (interpolated between measurements) at which the value first
         reached ``target`` moving in ``direction`` after time ``since``; None if it has not."""
-        times = np.fromiter(self.times, float)
-        values = np.fromiter(self.values, float)
-        keep = times >= since
-        times, values = times[keep], values[keep]
-        reached = np.flatnonzero((values - target) * direction >= -tolerance)
-        if not reached.size:
-            return None
-        k = int(reached[0])
-        if k == 0 or values[k] == values[k - 1]:
-            return float(times[k])
-        f = np.clip((target - values[k - 1]) / (values[k] - values[k - 1]), 0.0, 1.0)
-        return float(times[k - 1] + f * (times[k] - times[k - 1]))
+        times, values = self.times, self.values
+        first = start = bisect.bisect_left(times, since)
+        cursor = self._cursor
+        if cursor is not None and cursor[:2] == (since, direction) and (target - cursor[2]) * direction >= 0:
+            start = max(first, cursor[3])  # a target further on is not reached before the last one was
+        for k in range(start, len(times)):
+            if (values[k] - target) * direction >= -tolerance:
+                self._cursor = (since, direction, target, k)
+                if k == first or values[k] == values[k - 1]:
+                    return times[k]
+                f = min(max((target - values[k - 1]) / (values[k] - values[k - 1]), 0.0), 1.0)
+                return times[k - 1] + f * (times[k] - times[k - 1])
+        self._cursor = (since, direction, target, len(times))
+        return None
 
 
 def filter_delay(lockin) -> tuple[float, int, float]:

@@ -108,6 +108,16 @@ def _within_errors(a, b, names):
         assert abs(a.values[name] - b.values[name]) <= 2 * error, (name, a.values[name], b.values[name], error)
 
 
+def _modes(tmp_path, modes, **params) -> dict:
+    """One finished run per mode, each on a fresh simulated vti-a01."""
+    runs = {}
+    for mode in modes:
+        with Station.from_yaml("vti-a01", sim=True) as st:
+            runs[mode] = load_run(Runner(st, _didv(mode=mode, **params), folder=tmp_path).run())
+        assert runs[mode].status == "finished", runs[mode].reason
+    return runs
+
+
 def test_an_adaptive_didv_recovers_the_dense_fit_with_a_third_of_the_points(tmp_path):
     """1.5 K, -60 .. 60 nA in 1 nA (121 biases): the adaptive plan measures 41 of them,
     chosen where dI/dV changes (here a smooth zero-bias peak: nearly evenly), and the
@@ -116,11 +126,7 @@ def test_an_adaptive_didv_recovers_the_dense_fit_with_a_third_of_the_points(tmp_
     from cryo_acq.analysis import fit_run
 
     params = dict(temperatures="1.5", bias_min=-0.06e-6, bias_max=0.06e-6, bias_step=0.001e-6)
-    runs = {}
-    for mode in ("stepped", "adaptive"):
-        with Station.from_yaml("vti-a01", sim=True) as st:
-            runs[mode] = load_run(Runner(st, _didv(mode=mode, **params), folder=tmp_path).run())
-        assert runs[mode].status == "finished", runs[mode].reason
+    runs = _modes(tmp_path, ("stepped", "adaptive"), **params)
     dense, adaptive = runs["stepped"], runs["adaptive"]
     assert len(adaptive.data["didv"]) == 41 <= len(dense.data["didv"]) / 3 + 1
     assert adaptive.plan["adaptive"]["signal"] == "didv"
@@ -140,11 +146,7 @@ def test_a_continuous_didv_gives_the_stepped_spectrum_in_half_the_time(tmp_path)
     from cryo_acq.analysis import fit_run
 
     params = dict(temperatures="1.5", bias_min=-0.06e-6, bias_max=0.06e-6, bias_step=0.005e-6)
-    runs = {}
-    for mode in ("stepped", "continuous"):
-        with Station.from_yaml("vti-a01", sim=True) as st:
-            runs[mode] = load_run(Runner(st, _didv(mode=mode, **params), folder=tmp_path).run())
-        assert runs[mode].status == "finished", runs[mode].reason
+    runs = _modes(tmp_path, ("stepped", "continuous"), **params)
     stepped, continuous = runs["stepped"], runs["continuous"]
     assert continuous.plan["mode"] == "continuous" and continuous.plan["rate"] == 2.5e-9
     assert any(kind == "correction" and "bias current" in message for _, kind, message in continuous.log)
@@ -153,8 +155,5 @@ def test_a_continuous_didv_gives_the_stepped_spectrum_in_half_the_time(tmp_path)
     np.testing.assert_allclose(continuous.data["bias_voltage"], stepped.data["bias_voltage"], atol=0.5e-6)
     lag = continuous.data["bias_voltage_at_reading"][1:-1] - continuous.data["bias_voltage"][1:-1]
     assert np.all(lag > 0)  # at the reading the bias had moved on, by the lock-in's delay
-    fits = [fit_run("didv", r)[0] for r in (continuous, stepped)]
-    for name in ("delta0_eV", "gamma_eV"):
-        assert abs(fits[0].values[name] - fits[1].values[name]) <= 2 * np.hypot(fits[0].errors[name],
-                                                                              fits[1].errors[name]), name
+    _within_errors(fit_run("didv", continuous)[0], fit_run("didv", stepped)[0], ("delta0_eV", "gamma_eV"))
     assert np.ptp(continuous.data["time"]) < 0.6 * np.ptp(stepped.data["time"])
