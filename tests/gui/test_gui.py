@@ -141,9 +141,11 @@ def test_nl_map_image_is_the_file_grid_in_physical_units(qtbot, session_factory)
 
 
 def test_abort_ends_in_the_safe_state_with_the_status_in_the_file(qtbot, session_factory):
-    session = session_factory("vti-a01")
+    # 402 points, ~1700 s of station time: at 100x real time the run lasts ~17 s of
+    # wall time, so the abort always lands mid-run however fast the machine is
+    session = session_factory("vti-a01", time_scale=100)
     window = _window(qtbot, session, "tmr")
-    _enter(window, field_max=0.05, field_step=0.0005)  # 402 points: long enough to abort
+    _enter(window, field_max=0.05, field_step=0.0005)
     seen = []
     window.manager.progress_changed.connect(lambda exp, info: seen.append(info.done))
     qtbot.mouseClick(window.queue_button, qtbot_button())
