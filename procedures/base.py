@@ -52,6 +52,8 @@ class CryoProcedure(Procedure):
     #: what the procedure's ``mode=continuous`` keeps moving while it reads ("field" or
     #: "temperature"); None: it has no continuous mode
     CONTINUOUS: str | None = None
+    #: why a procedure without a continuous mode has none (said when ``mode`` is asked for)
+    STEPPED_ONLY: str | None = None
     #: the parameters holding the continuous sweep's rate and its step
     CONTINUOUS_RATE = "rate"
     CONTINUOUS_STEP = "field_step"

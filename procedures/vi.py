@@ -40,6 +40,8 @@ class VI(CryoProcedure):
     NAME = "vi"
     CONFIGURATION = "four_probe"
     COLUMNS = {"temperature": "K", "current": "A", "voltage": "V"}
+    STEPPED_ONLY = ("its voltage is the SMU's own DC reading, with no filter to wait out or correct, so a "
+                    "point costs one integration plus settle_time; settle_time=0 is its fastest sweep")
 
     temperatures = ValuesParameter("Temperatures (comma-separated)", units="K", default="6.2, 6.3, 6.4, 7.0")
     current_min = FloatParameter("Smallest current", units="A", minimum=0.0, maximum=0.1, default=1e-7)

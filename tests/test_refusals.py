@@ -134,6 +134,12 @@ def test_bad_parameters_one_line(tmp_path, param, needle):
     assert not (tmp_path / "runs").exists()
 
 
+def test_asking_a_stepped_only_procedure_to_sweep_continuously_says_why(tmp_path):
+    result = _cli("run", "vi", "--station", "vti-a01", "--sim", "-p", "mode=continuous", "--out", tmp_path / "runs")
+    assert len(_one_line_refusal(result, "vi has no continuous mode: its voltage is the SMU's own DC reading")) == 1
+    assert not (tmp_path / "runs").exists()
+
+
 # --------------------------------------------------------------------------- damaged run files
 def _damaged(tmp_path):
     files = {"empty": b"", "random": os.urandom(4096)}

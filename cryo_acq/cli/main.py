@@ -130,7 +130,8 @@ def _parse_params(cls, pairs: tuple[str, ...]):
             refuse(f"-p {name} given twice ({name}={values[name]} and {pair}); give it once")
         if name not in procedure._parameters:
             known = ", ".join(procedure._parameters)
-            refuse(f"-p: unknown parameter {name!r} for {cls.NAME}; known: {known}")
+            why = f" ({cls.NAME} has no continuous mode: {cls.STEPPED_ONLY})" if name == "mode" and cls.STEPPED_ONLY else ""
+            refuse(f"-p: unknown parameter {name!r} for {cls.NAME}{why}; known: {known}")
         values[name] = value.strip()
     for name, value in values.items():
         parameter = procedure._parameters[name]
