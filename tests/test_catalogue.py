@@ -84,6 +84,9 @@ def test_lists_every_run_with_its_status_points_and_parameters(folder):
     assert (done.procedure, done.status, done.points_done, done.points_planned) == ("tmr", "finished", 22, 22)
     assert done.parameters["temperature"] == 1.5 and done.parameters["field_max"] == 0.01
     assert done.duration > 100 and done.started  # station seconds from the file's finished_meta
+    assert (done.station, done.sample, done.configuration) == ("dilution-b", load_run(folder / "tmr-1.5.h5").sample,
+                                                                "mtj")
+    assert done.units["temperature"] == "K" and done.units["field_max"] == "T"
     aborted = entries["tmr-aborted.h5"]
     assert (aborted.status, aborted.points_done, aborted.points_planned) == ("aborted", 5, 22)
     killed = entries["killed.h5"]  # its writer died: listed, with what it holds
@@ -129,6 +132,21 @@ def test_rebuilds_when_the_index_is_deleted_and_rereads_changed_files(folder, tm
     assert [(e.status, e.points_done) for e in catalogue.query(work)] == [("finished", 22)]
     (work / "a.h5").unlink()
     assert catalogue.query(work) == []  # the row of a file that is gone is dropped
+
+
+def test_a_folder_that_cannot_be_written_keeps_its_index_in_memory_for_the_process(folder, tmp_path,
+                                                                                    monkeypatch):
+    import shutil
+
+    shutil.copy(folder / "tmr-2.0.h5", tmp_path / "x.h5")
+    monkeypatch.setattr(catalogue, "_writable", lambda f: False)
+    reads = []
+    original = catalogue.read_summary
+    monkeypatch.setattr(catalogue, "read_summary", lambda path: reads.append(path) or original(path))
+    assert [e.status for e in catalogue.query(tmp_path)] == ["finished"]
+    assert [e.status for e in catalogue.query(tmp_path)] == ["finished"]
+    assert len(reads) == 1  # the second listing read nothing: the file had not changed
+    assert not catalogue.index_path(tmp_path).exists()
 
 
 def test_update_indexes_one_file(folder, tmp_path):

@@ -14,6 +14,8 @@ started         ISO time the run started
 duration        station seconds: ``station_seconds`` of the file's finished_meta; for a
                 file that was never closed, the span of its time column
 parameters      JSON: every parameter's value
+units           JSON: every parameter's unit ("" for none)
+station         the station's name; sample, configuration: the device and its wiring
 size, mtime     of the file when it was read (a change makes it stale)
 error           why an unreadable file could not be read
 =============== ===========================================================
@@ -33,15 +35,16 @@ import math
 import os
 import pathlib
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 INDEX_NAME = ".cryo_acq-runs.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("finished", "aborted", "failed", "interrupted", "unreadable")
 
 _COLUMNS = ("path", "procedure", "status", "points_done", "points_planned", "started", "duration",
-            "parameters", "size", "mtime", "error", "reason")
+            "parameters", "size", "mtime", "error", "reason", "units", "station", "sample", "configuration")
 
 
 @dataclass
@@ -60,6 +63,10 @@ class Entry:
     mtime: float = 0.0  #: seconds since the epoch
     error: str = ""  #: unreadable: why
     reason: str = ""  #: the file's reason (aborted / failed runs)
+    units: dict[str, str] = field(default_factory=dict)  #: parameter name -> unit ("" for none)
+    station: str = ""  #: the station's name
+    sample: str = ""  #: the sample (device) measured
+    configuration: str = ""  #: how it was wired (mtj, four_probe, ...)
 
     @property
     def readable(self) -> bool:
@@ -88,6 +95,10 @@ def read_summary(path: str | pathlib.Path) -> dict[str, Any]:
             n = data["plan_index"].shape[0] if time is not None else 0
             duration = float(time[n - 1] - time[0]) if n >= 2 else 0.0
         record = json.loads(f.attrs["parameters"])
+        entry = f.get("entry")
+        text = {name: _text(entry[where][()]) if entry is not None and where in entry else ""
+                for name, where in (("station", "instrument/name"), ("sample", "sample/name"),
+                                    ("configuration", "sample/configuration"))}
         return {
             "procedure": str(f.attrs["procedure"]),
             "status": "interrupted" if status == "running" else status,
@@ -97,7 +108,13 @@ def read_summary(path: str | pathlib.Path) -> dict[str, Any]:
             "duration": float(duration),
             "parameters": {name: (p.get("value") if isinstance(p, dict) else p) for name, p in record.items()},
             "reason": f[paths.reason][()].decode("utf-8", "replace"),
+            "units": {name: (str(p.get("units") or "") if isinstance(p, dict) else "") for name, p in record.items()},
+            **text,
         }
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _read(folder: pathlib.Path, path: pathlib.Path, stat: os.stat_result) -> Entry:
@@ -118,7 +135,8 @@ def index_path(folder: str | pathlib.Path) -> pathlib.Path:
 
 _TABLE = """CREATE TABLE IF NOT EXISTS runs (
     path TEXT PRIMARY KEY, procedure TEXT, status TEXT, points_done INTEGER, points_planned INTEGER,
-    started TEXT, duration REAL, parameters TEXT, size INTEGER, mtime REAL, error TEXT, reason TEXT)"""
+    started TEXT, duration REAL, parameters TEXT, size INTEGER, mtime REAL, error TEXT, reason TEXT,
+    units TEXT, station TEXT, sample TEXT, configuration TEXT)"""
 
 
 def _writable(folder: pathlib.Path) -> bool:
@@ -126,9 +144,30 @@ def _writable(folder: pathlib.Path) -> bool:
     return os.access(folder, os.W_OK) and (not index.exists() or os.access(index, os.W_OK))
 
 
+class _Kept(sqlite3.Connection):
+    """An in-memory index of a folder that cannot be written, kept for the life of the
+    process (so a second listing reads only what changed); ``close`` leaves it open."""
+
+    def close(self) -> None:
+        self.commit()
+
+
+_in_memory: dict[str, sqlite3.Connection] = {}
+_in_memory_lock = threading.Lock()
+
+
 def _connect(folder: pathlib.Path) -> sqlite3.Connection:
-    """The folder's index (created if missing); in memory if the folder cannot be written."""
-    db = sqlite3.connect(index_path(folder) if _writable(folder) else ":memory:", timeout=30)
+    """The folder's index (created if missing); in memory, kept for the process, if the
+    folder cannot be written."""
+    if not _writable(folder):
+        with _in_memory_lock:
+            key = str(folder.resolve())
+            if key not in _in_memory:
+                db = sqlite3.connect(":memory:", factory=_Kept, check_same_thread=False)
+                db.execute(_TABLE)
+                _in_memory[key] = db
+            return _in_memory[key]
+    db = sqlite3.connect(index_path(folder), timeout=30)
     try:
         if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             db.execute("DROP TABLE IF EXISTS runs")  # an index of another layout: start again
@@ -149,12 +188,13 @@ def _store(db: sqlite3.Connection, entry: Entry) -> None:
     db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                (entry.path, entry.procedure, entry.status, entry.points_done, entry.points_planned, entry.started,
                 entry.duration, json.dumps(entry.parameters, default=str), entry.size, entry.mtime, entry.error,
-                entry.reason))
+                entry.reason, json.dumps(entry.units), entry.station, entry.sample, entry.configuration))
 
 
 def _entry(row) -> Entry:
     values = dict(zip(_COLUMNS, row))
     values["parameters"] = json.loads(values["parameters"] or "{}")
+    values["units"] = json.loads(values["units"] or "{}")
     return Entry(**values)
 
 
