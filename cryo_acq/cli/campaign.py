@@ -323,14 +323,19 @@ def _dry_run(seq, config, spath, text) -> None:
 @click.command("runs")
 @click.argument("folder", default="runs", type=click.Path(file_okay=False))
 @click.option("--procedure", default=None, help="Only runs of this procedure.")
-@click.option("--status", type=click.Choice(catalogue.STATUSES), default=None, help="Only runs with this status.")
+@click.option("--status", type=click.Choice(catalogue.STATUSES + ("running",)), default=None,
+              help="Only runs with this status (running: on a server, a run being written).")
 @click.option("--where", "conditions", multiple=True, metavar="NAME=LO..HI",
               help="Parameter in a range (either end may be left out: temperature=..0.1) or equal to a value "
                    "(channel=L08). Repeatable.")
 @click.option("--rebuild", is_flag=True, help="Forget the index and read every run file again.")
-def runs(folder, procedure, status, conditions, rebuild) -> None:
+@click.option("--server", default=None, metavar="URL",
+              help="List the runs on a run server (cryo-acq serve) instead of a folder.")
+@click.option("--api-key", "api_key", default=None, envvar="CRYO_ACQ_API_KEY",
+              help="The server's API key [env: CRYO_ACQ_API_KEY].")
+def runs(folder, procedure, status, conditions, rebuild, server, api_key) -> None:
     """List the run files in FOLDER (default: runs) from its catalogue
-    (FOLDER/.cryo_acq-runs.sqlite, brought up to date first)."""
+    (FOLDER/.cryo_acq-runs.sqlite, brought up to date first), or the runs on a server."""
     _new_console()
     where = {}
     for text in conditions:
@@ -339,6 +344,9 @@ def runs(folder, procedure, status, conditions, rebuild) -> None:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--where") from None
         where[name] = condition
+    if server is not None:
+        _server_runs(server, api_key, procedure, status, where)
+        return
     folder_path = pathlib.Path(folder)
     if not folder_path.is_dir():
         click.echo(f"no folder {folder}", err=True)
@@ -346,8 +354,27 @@ def runs(folder, procedure, status, conditions, rebuild) -> None:
     if rebuild:
         catalogue.rebuild(folder_path, full=True)
     entries = catalogue.query(folder_path, procedure=procedure, status=status, where=where)
-    table = Table(title=f"{folder_path}: {len(entries)} run(s)", title_justify="left")
-    for column in ("procedure", "key parameters", "status", "points", "duration", "file"):
+    _runs_table(f"{folder_path}: {len(entries)} run(s)", entries, where, "file")
+
+
+def _server_runs(server, api_key, procedure, status, where) -> None:
+    from cryo_acq.cli.serve import need_tiled
+
+    need_tiled()
+    from cryo_acq.service.client import ServerError, list_runs
+
+    try:
+        entries = list_runs(server, api_key, procedure=procedure, status=status, where=where)
+    except ServerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    _runs_table(f"{server}: {len(entries)} run(s) (open one: {server.rstrip('/')}/api/v1/metadata/<run>)",
+               entries, where, "run")
+
+
+def _runs_table(title, entries, where, last) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in ("procedure", "key parameters", "status", "points", "duration", last):
         table.add_column(column, overflow="fold")
     for entry in entries:
         if not entry.readable:

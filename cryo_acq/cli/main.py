@@ -319,9 +319,10 @@ def _register() -> None:
     from cryo_acq.cli.fit import fit
     from cryo_acq.cli.gui import gui
     from cryo_acq.cli.report import report
+    from cryo_acq.cli.serve import serve
     from cryo_acq.cli.sim import sim
 
-    for command in (fit, plot, demo, report, gui, sequence, runs, sim):
+    for command in (fit, plot, demo, report, gui, sequence, runs, sim, serve):
         main.add_command(command)
 
 

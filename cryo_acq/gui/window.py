@@ -401,14 +401,18 @@ class ProcedureWindow(ManagedWindowBase):
         for path in paths:
             self.open_run(path)
 
-    def open_run(self, path):
-        """Show a run file (finished or not) as it was measured: curves, map, parameters, log."""
+    def open_run(self, path, run=None):
+        """Show a run file (finished or not) as it was measured: curves, map, parameters, log.
+        ``run``: the run already read (from a run server: ``path`` is its URL)."""
         path = str(path)
         if path in self.manager.experiments:
             log.warning("%s is open already", os.path.basename(path))
             return None
         try:
-            results = RunResults.from_file(path, self.procedure_class)
+            if run is not None:
+                results = RunResults.from_run(run, path, self.procedure_class)
+            else:
+                results = RunResults.from_file(path, self.procedure_class)
         except (ValueError, OSError, KeyError) as exc:
             self.refuse(f"cannot open {os.path.basename(path)}: {exc}")
             return None
@@ -485,6 +489,9 @@ class Launcher(QtWidgets.QMainWindow):
         open_button.clicked.connect(self._open_selected)
         file_button = QtWidgets.QPushButton("Open run file...", self)
         file_button.clicked.connect(self._open_file_dialog)
+        url_button = QtWidgets.QPushButton("Open from server...", self)
+        url_button.setToolTip("A run on a run server (cryo-acq serve): http://host:port/api/v1/metadata/<run>")
+        url_button.clicked.connect(self._open_url_dialog)
         header = QtWidgets.QLabel(f"<h3>{station.config.name}</h3>{station.config.description}<br>"
                                   f"<i>{session.time_scale_text()}</i> &nbsp; run files go to "
                                   f"<tt>{session.folder}</tt>")
@@ -497,6 +504,7 @@ class Launcher(QtWidgets.QMainWindow):
         row = QtWidgets.QHBoxLayout()
         row.addWidget(open_button)
         row.addWidget(file_button)
+        row.addWidget(url_button)
         vbox.addLayout(row)
         self.panel = StationPanel(session, self)
         split = QtWidgets.QSplitter(self)
@@ -536,6 +544,28 @@ class Launcher(QtWidgets.QMainWindow):
             name = f.attrs.get("procedure")
         window = self.open_procedure(str(name))
         return window.open_run(path)
+
+    def _open_url_dialog(self) -> None:
+        url, ok = QtWidgets.QInputDialog.getText(self, "Open a run from a server",
+                                                 "Run URL (http://host:port/api/v1/metadata/<run>):")
+        if ok and url.strip():
+            self.open_run_url(url.strip())
+
+    def open_run_url(self, url: str, api_key: str | None = None):
+        """Open the run at ``url`` on a run server (``cryo-acq serve``) in its procedure's
+        window, as a file is opened (the key: ``api_key``, else ``CRYO_ACQ_API_KEY``)."""
+        try:
+            from cryo_acq.service.client import ServerError, fetch_run
+        except ImportError:
+            QtWidgets.QMessageBox.warning(self, "Open from server", "Needs Tiled: pip install 'cryo-acq[serve]'")
+            return None
+        try:
+            run = fetch_run(url, api_key or os.environ.get("CRYO_ACQ_API_KEY") or None)
+        except ServerError as exc:
+            QtWidgets.QMessageBox.warning(self, "Open from server", str(exc))
+            return None
+        window = self.open_procedure(run.procedure)
+        return window.open_run(url, run=run)
 
     def closeEvent(self, event):
         for window in list(self.windows.values()):

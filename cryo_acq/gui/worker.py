@@ -97,17 +97,21 @@ class RunResults:
     @classmethod
     def from_file(cls, path, procedure_class=None) -> "RunResults":
         """A finished (or interrupted) run file, with its parameters, curves and grids."""
+        return cls.from_run(load_run(path), str(path), procedure_class)
+
+    @classmethod
+    def from_run(cls, run, path: str, procedure_class=None) -> "RunResults":
+        """A run as read (from its file, or from a run server: ``path`` is then its URL)."""
         import procedures
 
-        run = load_run(path)
         name = run.metadata["procedure"]
         cls_ = procedures.get(name)
         if procedure_class is not None and procedure_class.NAME != name:
-            raise ValueError(f"{pathlib.Path(path).name} is a {name} run, not {procedure_class.NAME}")
+            raise ValueError(f"{run.path.name} is a {name} run, not {procedure_class.NAME}")
         procedure = cls_()
         values = {k: p["value"] for k, p in run.metadata["parameters"].items() if k in procedure._parameters}
         procedure.set_parameters(values, except_missing=False)
-        results = cls(procedure, pathlib.Path(path).parent, buffer=RunBuffer.from_run(run), path=str(path),
+        results = cls(procedure, pathlib.Path(run.path).parent, buffer=RunBuffer.from_run(run), path=str(path),
                       status=run.status, reason=run.reason)
         results.log = list(run.log)
         results.metadata = run.metadata

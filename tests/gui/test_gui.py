@@ -334,3 +334,29 @@ def test_every_procedure_wired_on_the_station_opens_a_window_with_its_plan(qtbot
         assert (window.map_tab is not None) == (len(cls().plan().shape) == 2)
         opened += 1
     assert opened >= 3
+
+
+def test_a_run_on_a_run_server_opens_from_its_url_as_its_file_does(qtbot, session_factory, tmp_path):
+    pytest.importorskip("tiled.server")
+    from cryo_acq.service.client import run_url
+    from cryo_acq.service.server import serving
+
+    session = session_factory("vti-a01")
+    folder = tmp_path / "served"
+    folder.mkdir()
+    procedure = procedures.get("tmr")()
+    procedure.set_parameters({"field_max": 0.02, "field_step": 0.002, "temperature": 2.0})
+    path = Runner(session.station, procedure, path=folder / "tmr-2K.h5").run()
+    run = load_run(path)
+    launcher = Launcher(session)
+    qtbot.addWidget(launcher)
+    with serving([folder]) as server:
+        url = run_url(server, "tmr-2K")
+        experiment = launcher.open_run_url(url)
+    window = launcher.windows["tmr"]
+    qtbot.addWidget(window)
+    assert experiment.results.status == "finished" and experiment.results.data_filename == url
+    x_up, y_up = experiment.curve_list[0].data(1)
+    np.testing.assert_array_equal(y_up, run.data["resistance"][run.data["direction"] == 1])
+    assert window.info_tab.parameter_values()["Temperature"] == "2"
+    assert experiment.browser_item.text(3) == "Finished"
