@@ -217,15 +217,17 @@ class RunsContainer(MapAdapter):
         return ContainerStructure(keys=None)
 
     def search(self, query):
-        if isinstance(query, Comparison):  # a parameter that is text in some runs: those do not match
+        if isinstance(query, Comparison):  # a value of another type (text for a number) does not match
             compare = getattr(operator, query.operator)
             matches = {}
             for key, node in self.items():
                 term = node.metadata()
                 for part in query.key.split("."):
                     term = term.get(part) if isinstance(term, dict) else None
+                if term is None or isinstance(term, str) != isinstance(query.value, str):
+                    continue
                 try:
-                    if term is not None and not isinstance(term, (str, bool)) and compare(term, query.value):
+                    if compare(term, query.value):  # ISO times compare as text
                         matches[key] = node
                 except TypeError:
                     continue

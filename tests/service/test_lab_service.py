@@ -127,6 +127,10 @@ def test_search_by_procedure_station_and_parameter_range_finds_exactly_those_run
     assert list(client.search(Key("parameters.temperature") < 2.0).search(Key("procedure") == "tmr")) == [
         "vti-a01.tmr-1.5K"]
     assert list(client.search(Key("parameters.channel") == "L08")) == ["dilution-b.night.hanle-L08"]
+    assert list(client.search(Key("parameters.channel") > 1.0)) == []  # text is not a number: no match
+    started = sorted(client[k].metadata["started"] for k in client)
+    assert len(client.search(Key("started") >= started[2])) == 2  # ISO start times compare as times
+    assert sorted(client.search(Key("sample") == "A01")) == ["vti-a01.tmr-1.5K", "vti-a01.tmr-4K"]
     # the same through cryo-acq's own listing (what runs --server prints)
     assert [e.path for e in list_runs(server, procedure="tmr", where={"temperature": (3.0, None)})] == [
         "vti-a01.tmr-4K"]
@@ -202,6 +206,28 @@ def test_safe_by_default_loopback_only_without_a_key_and_read_only(lab, tmp_path
         response = httpx.request(method.upper(), f"{server}/api/v1/metadata/vti-a01.tmr-1.5K", json={})
         assert response.status_code >= 400
     assert (lab / "vti-a01" / "tmr-1.5K.h5").exists()
+
+
+def test_the_serve_command_serves_until_interrupted(lab):
+    from cryo_acq.service.server import free_port
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "cryo_acq", "serve", str(lab / "vti-a01"), "--port", str(port)],
+                               cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                keys = sorted(from_uri(f"http://127.0.0.1:{port}"))
+                break
+            except (httpx.HTTPError, OSError):
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert keys == ["tmr-1.5K", "tmr-4K"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert "127.0.0.1" in err and "Traceback" not in err
 
 
 def test_a_link_leading_outside_the_folders_is_not_served(lab, tmp_path):
