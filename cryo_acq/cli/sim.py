@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import pathlib
 import signal
 import sys
@@ -11,6 +10,7 @@ import click
 import yaml
 
 from cryo_acq.cli.common import refuse
+from cryo_acq.service.server import is_loopback
 
 
 class _OneLineErrors(click.Command):
@@ -57,7 +57,7 @@ def serve(station_ref, time_scale, port_base, host, use, resources_file, station
     except StationFileError as exc:
         refuse(f"invalid {exc}")
     scale = time_scale or config.sim.time_scale or 1.0
-    if host is not None and not _is_loopback(host):
+    if host is not None and not is_loopback(host):
         click.echo(f"warning: serving beyond loopback on {host}: raw instrument sockets have no "
                    "authentication, so anyone who reaches this address drives the simulated lab", err=True)
     try:
@@ -113,12 +113,3 @@ def _dump(data) -> str:
 
 def _write(path: pathlib.Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -24,6 +24,7 @@ class ServiceError(ValueError):
 
 
 def is_loopback(host: str) -> bool:
+    """Does ``host`` name this computer only (what anything served listens on by default)."""
     if host == "localhost":
         return True
     try:
