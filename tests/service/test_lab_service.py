@@ -182,8 +182,10 @@ def _finished_run(tmp_path):
 def test_with_a_key_a_request_without_it_is_refused(lab):
     with serving([lab / "vti-a01"], api_key=KEY) as url:
         assert httpx.get(f"{url}/api/v1/search/").status_code == 401
-        with pytest.raises(Exception):
-            list(from_uri(url))
+        with pytest.raises(RuntimeError, match="requires API key"):  # Tiled's own client, without the key
+            from_uri(url)
+        assert httpx.get(f"{url}/api/v1/search/", headers={"Authorization": "Apikey wrongkey0123456789"}
+                         ).status_code == 401
         with pytest.raises(ServerError, match="API key"):
             list_runs(url)
         assert sorted(from_uri(url, api_key=KEY)) == ["tmr-1.5K", "tmr-4K"]
