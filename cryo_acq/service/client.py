@@ -16,6 +16,7 @@ import numpy as np
 from cryo_acq.campaign import catalogue
 
 METADATA_PATH = "/api/v1/metadata/"
+FETCH_ATTEMPTS = 5
 
 
 class ServerError(RuntimeError):
@@ -110,16 +111,29 @@ def run_url(server: str, key: str) -> str:
 def fetch_run(url: str, api_key: str | None = None):
     """The run at a node URL (``http://host:port/api/v1/metadata/<key>``) as a
     :class:`~cryo_acq.run.storage.Run`: its readings, grid, plan, parameters with units,
-    snapshots, status and log."""
+    snapshots, status and log. A run being written is read until two looks at its
+    ``version`` agree (every part from one state of the file)."""
+    for _ in range(FETCH_ATTEMPTS):  # a run being written may change between requests
+        node = connect(url, api_key)
+        meta = dict(node.metadata)
+        if "procedure" not in meta or "readings" not in node:
+            raise ServerError(f"{url}: not a readable run (status {meta.get('status', '?')})")
+        try:
+            run = _read_node(node, meta, url)
+        except ValueError:  # Tiled's client: the rows grew between the structure and the data
+            continue
+        if connect(url, api_key).metadata.get("version") == meta.get("version"):
+            return run
+    raise ServerError(f"{url}: the run kept changing while it was read ({FETCH_ATTEMPTS} attempts); try again")
+
+
+def _read_node(node, meta: dict, url: str):
+    """One state of a run node as a Run (ValueError if it changed while being read)."""
     import httpx
 
     from cryo_acq.run.storage import Run
     from cryo_acq.run.storage.layout import grid_name
 
-    node = connect(url, api_key)
-    meta = dict(node.metadata)
-    if "procedure" not in meta or "readings" not in node:
-        raise ServerError(f"{url}: not a readable run (status {meta.get('status', '?')})")
     try:
         readings = node["readings"].read()
         plan_node = node["plan"]

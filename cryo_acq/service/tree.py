@@ -18,12 +18,15 @@ log        metadata: the run's log, ``entries`` = [[station time s, kind, messag
 Run metadata (searchable with Tiled's queries, ``Key("parameters.temperature") < 0.1``):
 ``procedure``, ``status``, ``reason``, ``station``, ``sample``, ``configuration``,
 ``started`` (ISO), ``duration_s``, ``points_done``, ``points_planned``, ``parameters``
-(name -> value, SI), ``parameter_units`` (name -> unit), ``folder``, ``file``.
+(name -> value, SI), ``parameter_units`` (name -> unit), ``folder``, ``file``,
+``modified``, ``version`` (changes whenever the file does).
 
 A run still being written (its status in the file still ``running``, changed within
 :data:`LIVE_WINDOW`) has status ``running``; it grows as the writer flushes. A file that
 changes is read again; new files appear at the next listing (the folders are looked at
-again at most every :data:`RESCAN` seconds). Only ``*.h5`` files inside the folders named
+again at most every :data:`RESCAN` seconds). A node is one state of its file: a client
+reading a growing run in several requests checks ``version`` before and after
+(:func:`cryo_acq.service.client.fetch_run` does). Only ``*.h5`` files inside the folders named
 are served: a link that leads outside them is left out.
 """
 
@@ -92,16 +95,32 @@ def run_metadata(entry: catalogue.Entry, folder_label: str, now: float | None = 
         "points_planned": entry.points_planned, "parameters": entry.parameters,
         "parameter_units": entry.units, "folder": folder_label, "file": pathlib.PurePath(entry.path).as_posix(),
         "modified": datetime.fromtimestamp(entry.mtime, timezone.utc).isoformat(timespec="seconds"),
+        "version": f"{entry.size}:{entry.mtime!r}",  # changes whenever the file does
     })
 
 
 class _RunChildren(Mapping):
-    """A run's children, read from its file when first asked for."""
+    """A run's children, read from its file when first asked for. A run being written is
+    read once per node and kept with it (every child of one node is one state of the
+    file); a file that no longer changes goes through a small shared cache."""
 
     KEYS = ("data", "readings", "plan", "snapshot", "log")
 
-    def __init__(self, path: pathlib.Path, size: int, mtime: float):
+    def __init__(self, path: pathlib.Path, size: int, mtime: float, live: bool):
         self._key = (str(path), size, mtime)
+        self._live = live
+        self._run = None
+        self._lock = threading.Lock()
+
+    def run(self):
+        if not self._live:
+            return _load(*self._key)
+        with self._lock:
+            if self._run is None:
+                from cryo_acq.run.storage import load_run
+
+                self._run = load_run(self._key[0])
+            return self._run
 
     def __len__(self) -> int:
         return len(self.KEYS)
@@ -112,7 +131,7 @@ class _RunChildren(Mapping):
     def __getitem__(self, key: str):
         if key not in self.KEYS:
             raise KeyError(key)
-        run = _load(*self._key)
+        run = self.run()
         if key == "data":
             return DatasetAdapter.from_dataset(run.to_xarray())
         if key == "readings":
@@ -138,8 +157,10 @@ def _readings(run):
 
 
 def run_node(path: pathlib.Path, entry: catalogue.Entry, folder_label: str) -> MapAdapter:
-    children = _RunChildren(path, entry.size, entry.mtime) if entry.readable else {}
-    return MapAdapter(children, metadata=run_metadata(entry, folder_label), specs=[RUN_SPEC])
+    metadata = run_metadata(entry, folder_label)
+    live = entry.status == "interrupted"  # unfinished: it may still change
+    children = _RunChildren(path, entry.size, entry.mtime, live) if entry.readable else {}
+    return MapAdapter(children, metadata=metadata, specs=[RUN_SPEC])
 
 
 # --------------------------------------------------------------------------- the folders
