@@ -76,7 +76,8 @@ class CryoProcedure(Procedure):
     def sweep_mode(self) -> dict:
         """The plan's keywords for the sweep mode: none when stepped; when continuous, the
         mode and the rate (the parameter :attr:`CONTINUOUS_RATE`), which must be positive;
-        when adaptive, the sampler following :attr:`SIGNAL` with the budget ``adaptive_points``."""
+        when adaptive, the sampler following :attr:`SIGNAL` with the budgets ``adaptive_points``
+        and ``adaptive_seconds``."""
         if getattr(self, "mode", "stepped") == "adaptive":
             from cryo_acq.run.adaptive import AdaptiveSampler
 
@@ -84,7 +85,11 @@ class CryoProcedure(Procedure):
             if budget and budget < 3:
                 raise ProcedureError(f"{self.NAME}: adaptive_points must be 0 (a third of the line) or at least 3, "
                                      f"got {budget}")
-            return {"adaptive": AdaptiveSampler(self.SIGNAL, budget or None)}
+            seconds = float(getattr(self, "adaptive_seconds", 0.0) or 0.0)
+            if not (math.isfinite(seconds) and seconds >= 0):
+                raise ProcedureError(f"{self.NAME}: adaptive_seconds must be 0 (no limit) or a time > 0 s, "
+                                     f"got {seconds!r}")
+            return {"adaptive": AdaptiveSampler(self.SIGNAL, budget or None, seconds or None)}
         if not self.continuous:
             return {}
         value = getattr(self, self.CONTINUOUS_RATE)
@@ -226,6 +231,12 @@ def adaptive_points_parameter() -> IntegerParameter:
     """The budget of an adaptive plan, points per line."""
     return IntegerParameter("Adaptive budget, points per line (0 for a third of the line)", minimum=0, maximum=10_000_000,
                             default=0)
+
+
+def adaptive_seconds_parameter() -> FloatParameter:
+    """The fridge-time budget of an adaptive plan, station seconds per line."""
+    return FloatParameter("Adaptive budget, fridge time per line (0 for no limit)", units="s", minimum=0.0,
+                          maximum=1e7, default=0.0)
 
 
 def accept_rate_error_parameter() -> BooleanParameter:

@@ -30,7 +30,7 @@ from cryo_acq.run.measure import go_to_temperature, read_resistance, set_bias, s
 from cryo_acq.run.sweeps import Axis, Plan, span
 
 from .base import (CryoProcedure, ValuesParameter, accept_rate_error_parameter, adaptive_points_parameter,
-                   check_excitation, check_source, measured_field, parse_values, sweep_mode_parameter)
+                   adaptive_seconds_parameter, check_excitation, check_source, measured_field, parse_values, sweep_mode_parameter)
 from .rt import check_fixed_field, uses_field
 
 _OUTER_UNITS = {"temperature": "K", "field": "T"}
@@ -60,6 +60,7 @@ class DIDV(CryoProcedure):
     bias_step = FloatParameter("Bias step (signed)", units="A", minimum=-1e-3, maximum=1e-3, default=0.005e-6)
     mode = sweep_mode_parameter(adaptive=True)
     adaptive_points = adaptive_points_parameter()
+    adaptive_seconds = adaptive_seconds_parameter()
     bias_rate = FloatParameter("Bias ramp rate (continuous)", units="A/s", minimum=0.0, maximum=1.0, default=2.5e-9)
     accept_rate_error = accept_rate_error_parameter()
 

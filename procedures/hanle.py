@@ -25,7 +25,8 @@ from cryo_acq.run.continuous import FILTER_COLUMNS, FieldSweep, field_point, fil
 from cryo_acq.run.measure import set_bias, setup_lockin
 from cryo_acq.run.sweeps import Axis, Plan, PlanError, span
 
-from .base import ProcedureError, accept_rate_error_parameter, adaptive_points_parameter, sweep_mode_parameter
+from .base import (ProcedureError, accept_rate_error_parameter, adaptive_points_parameter, adaptive_seconds_parameter,
+                   sweep_mode_parameter)
 from .nl_switch import NonLocalProcedure
 
 ALIGNMENTS = {"parallel": 1, "antiparallel": -1}
@@ -54,6 +55,7 @@ class Hanle(NonLocalProcedure):
                                default=0.002)
     mode = sweep_mode_parameter(adaptive=True)
     adaptive_points = adaptive_points_parameter()
+    adaptive_seconds = adaptive_seconds_parameter()
     accept_rate_error = accept_rate_error_parameter()
 
     def plan(self):

@@ -33,7 +33,7 @@ from cryo_acq.run.measure import go_to_temperature, read_resistance, setup_locki
 from cryo_acq.run.sweeps import Axis, Plan, span
 
 from .base import (CryoProcedure, ProcedureError, accept_rate_error_parameter, adaptive_points_parameter,
-                   check_excitation, measured_field, sweep_mode_parameter)
+                   adaptive_seconds_parameter, check_excitation, measured_field, sweep_mode_parameter)
 
 
 # --------------------------------------------------------------------------- helpers of the R-T family
@@ -80,6 +80,7 @@ class RT(CryoProcedure):
     field_rate = FloatParameter("Field ramp rate", units="T/s", minimum=0.0, maximum=1.0, default=0.005)
     mode = sweep_mode_parameter(adaptive=True)
     adaptive_points = adaptive_points_parameter()
+    adaptive_seconds = adaptive_seconds_parameter()
     accept_rate_error = accept_rate_error_parameter()
     ramp_rate = FloatParameter("Temperature ramp rate (continuous)", units="K/s", minimum=0.0, maximum=10.0,
                                default=0.005)

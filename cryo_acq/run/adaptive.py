@@ -33,13 +33,20 @@ class AdaptiveSampler:
 
     ``signal``: the row column the learner follows; ``budget``: points per line of the
     inner axis (the ends of each line are always among them); None or 0: a third of the
-    line's points."""
+    line's points. ``seconds``: a budget of fridge time per line as well (station seconds
+    from the line's first reading to its last, the rows' ``time``): once spent, the line
+    ends after its first pass (its ends and an even cover) is measured; None or 0: none."""
 
-    def __init__(self, signal: str, budget: int | None = None):
+    def __init__(self, signal: str, budget: int | None = None, seconds: float | None = None):
         if budget and budget < 3:
             raise ValueError(f"an adaptive plan needs at least 3 points per line, got {budget}")
+        if seconds is not None and not (seconds >= 0 and math.isfinite(seconds)):
+            raise ValueError(f"an adaptive time budget must be seconds >= 0, got {seconds!r}")
         self.signal = signal
         self._budget = int(budget) if budget else None
+        self._seconds = float(seconds) if seconds else None
+        self._elapsed: dict[int, float] = {}  # line -> station seconds between its readings so far
+        self._last_time: dict[int, float] = {}
         self._learners: dict[int, object] = {}
         self._measured: dict[int, set[int]] = {}
         self._queues: dict[int, list[int]] = {}
@@ -47,7 +54,7 @@ class AdaptiveSampler:
 
     def describe(self) -> dict:
         return {"signal": self.signal, "budget_per_line": self._budget or "a third", "loss": "curvature",
-                "library": "adaptive.Learner1D"}
+                "library": "adaptive.Learner1D", "seconds_per_line": self._seconds or "no limit"}
 
     def budget(self, plan) -> int:
         """Points per line."""
@@ -79,12 +86,30 @@ class AdaptiveSampler:
         value = row.get(self.signal, math.nan)
         if value is not None and math.isfinite(value):
             learner.tell(float(plan.inner.values[j]), float(value))
+        t = row.get("time")
+        if t is not None and math.isfinite(t):
+            previous = self._last_time.get(line)
+            if previous is not None and t > previous:  # a resumed session's clock may start again: skip back-steps
+                self._elapsed[line] = self._elapsed.get(line, 0.0) + (t - previous)
+            self._last_time[line] = float(t)
 
     def restore(self, plan, data: dict, plan_index) -> None:
         """Feed the learners what a run file already holds (a resumed run)."""
+        signal = np.asarray(data[self.signal])
+        times = np.asarray(data["time"]) if "time" in data else None
         for k, index in enumerate(np.asarray(plan_index, int)):
             point = plan.point(int(index))
-            self.tell(plan, point, {self.signal: float(np.asarray(data[self.signal])[k])})
+            row = {self.signal: float(signal[k])}
+            if times is not None:
+                row["time"] = float(times[k])
+            self.tell(plan, point, row)
+
+    def _first_batch(self, budget: int) -> int:
+        return min(max(3, math.ceil(budget / _PASSES)), budget)
+
+    def time_spent(self, line: int) -> bool:
+        """The line's fridge-time budget is spent (never before its first pass is measured)."""
+        return self._seconds is not None and self._elapsed.get(line, 0.0) >= self._seconds
 
     def _next_in_line(self, plan, line: int) -> int | None:
         """The inner index to measure next on ``line``; None when its budget is spent.
@@ -100,8 +125,11 @@ class AdaptiveSampler:
         budget = self.budget(plan)
         if len(measured) >= budget:
             return None
+        if self.time_spent(line) and len(measured) >= self._first_batch(budget):
+            queue.clear()
+            return None
         if not queue:
-            batch = min(max(3, math.ceil(budget / _PASSES)), budget - len(measured))
+            batch = min(self._first_batch(budget), budget - len(measured))
             candidates, _ = learner.ask(batch, tell_pending=False) if learner.data else ([], None)
             if not learner.data:  # the first pass: evenly over the line, ends included
                 candidates = np.linspace(values.min(), values.max(), batch)

@@ -390,6 +390,21 @@ def test_an_adaptive_hanle_recovers_d_and_tau_with_a_third_of_the_points(dilutio
         assert abs(fits[0].values[name] - fits[1].values[name]) <= 2 * error, name
 
 
+def test_an_adaptive_hanle_with_a_fridge_time_budget_stops_its_line_when_the_time_is_spent(dilution_b, tmp_path):
+    """adaptive_seconds=1200: the line ends once 1200 s of fridge time have gone between
+    its readings (never before its first, even pass: 17 points, ends included), short of
+    the 67-point budget; the run file records the budget."""
+    sweep = dict(channel="L08", field_max=0.5, field_step=0.005, mode="adaptive")
+    run, _ = _run(dilution_b(), Hanle, tmp_path, adaptive_seconds=1200.0, **sweep)
+    b, t = run.data["field_perp"], run.data["time"]
+    assert 17 < len(b) < 67
+    assert 1200.0 <= np.ptp(t) <= 1200.0 + np.diff(t).max()  # stopped at the first reading past the budget
+    assert b.min() == pytest.approx(-0.5, abs=1e-4) and b.max() == pytest.approx(0.5, abs=1e-4)
+    assert run.plan["adaptive"]["seconds_per_line"] == 1200.0
+    short, _ = _run(dilution_b(), Hanle, tmp_path, adaptive_seconds=60.0, **sweep)
+    assert len(short.data["field_perp"]) == 17  # the first pass is always measured
+
+
 def test_an_interrupted_adaptive_run_resumes_where_its_learner_left_off(dilution_b, tmp_path):
     """Stopped after 20 of 67 points, then resumed: the learner is fed what the file holds
     and the run ends with the budget, every field once."""
