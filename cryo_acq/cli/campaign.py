@@ -20,6 +20,7 @@ from rich.table import Table
 
 from cryo_acq.campaign import catalogue
 from cryo_acq.campaign import sequence as seqmod
+from cryo_acq.cli.common import refuse
 from cryo_acq.station import file as station_file
 from cryo_acq.station.file import StationFileError
 
@@ -366,8 +367,7 @@ def _server_runs(server, api_key, procedure, status, where) -> None:
     try:
         entries = list_runs(server, api_key, procedure=procedure, status=status, where=where)
     except ServerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        refuse(str(exc))
     _runs_table(f"{server}: {len(entries)} run(s) (open one: {server.rstrip('/')}/api/v1/metadata/<run>)",
                entries, where, "run")
 

@@ -108,7 +108,7 @@ class AdaptiveSampler:
         return min(max(3, math.ceil(budget / _PASSES)), budget)
 
     def time_spent(self, line: int) -> bool:
-        """The line's fridge-time budget is spent (never before its first pass is measured)."""
+        """The line's fridge-time budget is spent (the line still ends only after its first pass)."""
         return self._seconds is not None and self._elapsed.get(line, 0.0) >= self._seconds
 
     def _next_in_line(self, plan, line: int) -> int | None:

@@ -13,7 +13,8 @@ import os
 import secrets
 import socket
 import threading
-import time
+
+from cryo_acq.station.clock import WaitTimeout, WallClock, wait_until
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -88,11 +89,14 @@ def serving(folders, api_key: str | None = None, host: str = LOOPBACK, port: int
     server.install_signal_handlers = lambda: None
     thread = threading.Thread(target=server.run, name="tiled-server", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the run server did not start on {host}:{port}")
-        time.sleep(0.02)
+    try:
+        wait_until(WallClock(), lambda: server.started or not thread.is_alive(), timeout=30.0, poll=0.02,
+                   what="the run server to start")
+    except WaitTimeout:
+        pass
+    if not server.started:
+        server.should_exit = True
+        raise RuntimeError(f"the run server did not start on {host}:{port}")
     try:
         yield f"http://{host}:{port}"
     finally:

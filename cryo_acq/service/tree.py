@@ -156,8 +156,8 @@ def _readings(run):
     return xr.Dataset(variables, attrs={"procedure": run.procedure, "status": run.status})
 
 
-def run_node(path: pathlib.Path, entry: catalogue.Entry, folder_label: str) -> MapAdapter:
-    metadata = run_metadata(entry, folder_label)
+def run_node(path: pathlib.Path, entry: catalogue.Entry, metadata: dict[str, Any]) -> MapAdapter:
+    """A run's node: ``metadata`` (:func:`run_metadata`), children read from ``path``."""
     live = entry.status == "interrupted"  # unfinished: it may still change
     children = _RunChildren(path, entry.size, entry.mtime, live) if entry.readable else {}
     return MapAdapter(children, metadata=metadata, specs=[RUN_SPEC])
@@ -209,10 +209,10 @@ class LabRuns(Mapping):
                     if not path.resolve().is_relative_to(folder):  # a link leading outside
                         continue
                     key = self._key(label, entry.path)
-                    status = run_metadata(entry, label, now)["status"]
-                    stamp = (entry.size, entry.mtime, status)
+                    metadata = run_metadata(entry, label, now)
+                    stamp = (entry.size, entry.mtime, metadata["status"])
                     node = self._nodes.get(key) if self._made.get(key) == stamp else None
-                    nodes[key] = node if node is not None else run_node(path, entry, label)
+                    nodes[key] = node if node is not None else run_node(path, entry, metadata)
                     made[key] = stamp
                     order.append((entry.started, key))
             self._nodes = {key: nodes[key] for _, key in sorted(order)}

@@ -193,12 +193,17 @@ def test_refused_parameters_queue_nothing_and_send_nothing(qtbot, session_factor
     assert not session.folder.exists() or not list(session.folder.iterdir())
 
 
-def test_a_run_file_from_the_command_line_path_reopens_with_curves_and_parameters(qtbot, session_factory, tmp_path):
-    session = session_factory("vti-a01")
+def _tmr_run_at_2K(session, **where):
+    """A short TMR loop at 2 K run outside the GUI (``folder=`` or ``path=``); its path and run."""
     procedure = procedures.get("tmr")()
     procedure.set_parameters({"field_max": 0.02, "field_step": 0.002, "temperature": 2.0})
-    path = Runner(session.station, procedure, folder=tmp_path / "cli").run()
-    run = load_run(path)
+    path = Runner(session.station, procedure, **where).run()
+    return path, load_run(path)
+
+
+def test_a_run_file_from_the_command_line_path_reopens_with_curves_and_parameters(qtbot, session_factory, tmp_path):
+    session = session_factory("vti-a01")
+    path, run = _tmr_run_at_2K(session, folder=tmp_path / "cli")
 
     launcher = Launcher(session)
     qtbot.addWidget(launcher)
@@ -344,10 +349,7 @@ def test_a_run_on_a_run_server_opens_from_its_url_as_its_file_does(qtbot, sessio
     session = session_factory("vti-a01")
     folder = tmp_path / "served"
     folder.mkdir()
-    procedure = procedures.get("tmr")()
-    procedure.set_parameters({"field_max": 0.02, "field_step": 0.002, "temperature": 2.0})
-    path = Runner(session.station, procedure, path=folder / "tmr-2K.h5").run()
-    run = load_run(path)
+    _, run = _tmr_run_at_2K(session, path=folder / "tmr-2K.h5")
     launcher = Launcher(session)
     qtbot.addWidget(launcher)
     with serving([folder]) as server:
